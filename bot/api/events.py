@@ -1,0 +1,179 @@
+"""The order-event API: the store backend posts its events here. Bearer token,
+size limit, strict envelope, idempotent on `event_id`."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from bot.runtime import Runtime
+from dialogs.model import Inbound
+from dialogs.orders import EVENT_TYPES
+
+EventType = Literal[
+    "order.placed", "order.paid", "order.cancelled", "item.out_of_stock", "order.shipped",
+    "order.at_customs", "order.awaiting_pickup", "order.delivered", "aftersales.opened",
+    "dispute.opened", "feedback.left",
+]  # fmt: skip
+assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
+ORDER_ID = r"^[A-Za-z0-9_-]{1,40}$"
+
+
+class BuyerIn(BaseModel):
+    id: str = Field(min_length=1, max_length=100)
+    name: str = Field("", max_length=200)
+    language: str = Field("en", max_length=16)
+    country: str = Field("", max_length=2)
+    timezone: str | None = Field(None, max_length=64)
+    first_order: bool = False
+    telegram_chat_id: int | None = None
+    whatsapp_phone: str | None = Field(None, max_length=32)
+
+
+class ItemIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=300)
+    url: str = Field("", max_length=1000)
+    qty: int = Field(1, ge=1)
+    price: float = Field(ge=0)
+    stock_left: int | None = Field(None, ge=0)
+
+
+class TotalIn(BaseModel):
+    amount: float = Field(ge=0)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class PlacedData(BaseModel):
+    buyer: BuyerIn
+    items: list[ItemIn] = Field(min_length=1, max_length=100)
+    total: TotalIn
+
+
+class OrderEvent(BaseModel):
+    event_id: str = Field(min_length=1, max_length=128)
+    type: EventType
+    order_id: str = Field(pattern=ORDER_ID)
+    occurred_at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2026-11-11T10:00:00Z")
+        return value
+
+    def checked_data(self) -> dict[str, Any]:
+        if self.type == "order.placed":
+            return PlacedData.model_validate(self.data).model_dump()
+        return self.data
+
+
+class EventAccepted(BaseModel):
+    event_id: str
+    duplicate: bool
+
+
+def to_inbound(event: OrderEvent, received_at: datetime) -> Inbound:
+    data = event.checked_data()
+    return Inbound(
+        conversation_id=event.order_id,
+        trigger="order_event",
+        payload={
+            "type": event.type,
+            "order_id": event.order_id,
+            "event_id": event.event_id,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": data,
+        },
+        source_id=f"event:{event.event_id}",
+        received_at=received_at,
+    )
+
+
+def validation_response(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> JSONResponse:
+    errors = [
+        {"field": ".".join(str(p) for p in (*prefix, *e["loc"])), "message": e["msg"]} for e in exc.errors()
+    ]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body over {limit} bytes")
+    return bytes(body)
+
+
+def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
+    router = APIRouter(prefix="/api/v1")
+
+    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+
+    @router.post(
+        "/events",
+        status_code=202,
+        response_model=EventAccepted,
+        dependencies=[Depends(authorised)],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": OrderEvent.model_json_schema(ref_template="#/components/schemas/{model}")}},
+            }
+        },
+        summary="Post one order event (idempotent on event_id)",
+    )
+    async def post_event(request: Request) -> Any:
+        body = await read_limited(request, max_bytes)
+        try:
+            event = OrderEvent.model_validate_json(body)
+            inbound = to_inbound(event, runtime.clock.now())
+        except ValidationError as exc:
+            prefix: tuple[str, ...] = ("data",) if _is_data_error(exc, body) else ()
+            return validation_response(exc, prefix)
+        accepted = await runtime.submit(inbound)
+        status = 202 if accepted else 200
+        return JSONResponse({"event_id": event.event_id, "duplicate": not accepted}, status_code=status)
+
+    @router.get("/orders/{order_id}", dependencies=[Depends(authorised)], summary="What the bot knows")
+    async def get_order(order_id: str) -> Any:
+        conversation, order = await runtime.store.load(order_id)
+        if order is None or conversation is None:
+            raise HTTPException(404, "unknown order")
+        token = await runtime.store.token_for_order(order_id)
+        return {
+            "order": order.to_dict(),
+            "conversation": conversation.to_dict(),
+            "timers": [t.to_dict() for t in await runtime.store.timers_for(order_id)],
+            "link_token": token,
+        }
+
+    @router.get("/orders/{order_id}/transcript", dependencies=[Depends(authorised)])
+    async def get_transcript(order_id: str, after: int = 0) -> Any:
+        rows = await runtime.store.transcript(order_id, after)
+        return [{"seq": seq, **entry.to_dict()} for seq, entry in rows]
+
+    @router.get("/tasks", dependencies=[Depends(authorised)], summary="Seller tasks (price changes, lost orders, hand-offs)")
+    async def get_tasks() -> Any:
+        return await runtime.store.tasks()
+
+    return router
+
+
+def _is_data_error(exc: ValidationError, body: bytes) -> bool:
+    """Errors raised by PlacedData carry paths relative to `data`."""
+    return all(e["loc"] and e["loc"][0] not in OrderEvent.model_fields for e in exc.errors())

@@ -1,0 +1,147 @@
+"""The composition root: builds store, engine, runtime, channels, sender and
+scheduler from settings, and the FastAPI app around them. Nothing runs at
+import time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from bot.api.chat import chat_router
+from bot.api.events import event_router
+from bot.channels.webchat import WebChatChannel
+from bot.config import Settings
+from bot.ratelimit import ChannelLimits
+from bot.rendering import Renderer
+from bot.runtime import Runtime
+from bot.sender import Sender
+from bot.storage import open_store
+from dialogs.base import Dialog
+from dialogs.engine import DialogEngine
+from dialogs.policy import Policy, load_policy
+from dialogs.ports import Channel, Clock, Store, SystemClock
+from dialogs.unpaid import UnpaidJourney
+from scheduler.runtime import FollowUpScheduler
+
+log = logging.getLogger("buyerbot")
+
+
+def all_dialogs() -> list[Dialog]:
+    return [UnpaidJourney()]
+
+
+def channel_limits(policy: Policy, name: str) -> ChannelLimits:
+    section: dict[str, Any] = policy.raw.get("limits", {}).get(name, {})
+    defaults = {"webchat": (1000.0, 1000.0, 1000.0), "telegram": (30.0, 1.0, 3.0), "whatsapp": (80.0, 1 / 6, 2.0)}
+    rate, per_chat, burst = defaults.get(name, (30.0, 1.0, 3.0))
+    return ChannelLimits(
+        rate=float(section.get("rate", rate)),
+        per_chat_rate=float(section.get("per_chat_rate", per_chat)),
+        per_chat_burst=float(section.get("per_chat_burst", burst)),
+    )
+
+
+@dataclass
+class Services:
+    settings: Settings
+    policy: Policy
+    store: Store
+    runtime: Runtime
+    sender: Sender
+    scheduler: FollowUpScheduler
+    channels: dict[str, Channel]
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: list[Any] = field(default_factory=list)
+
+    async def close(self) -> None:
+        self.scheduler.shutdown()
+        for extra in reversed(self.extras):
+            await extra.stop()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.sender.close()
+        await self.runtime.close()
+        await self.store.close()
+
+
+async def start_services(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> Services:
+    policy = policy or load_policy(settings.policy)
+    clock = clock or SystemClock()
+    store = await open_store(settings.store_url)
+    await store.ping()
+    runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
+    channels: dict[str, Channel] = {"webchat": WebChatChannel()}
+    extras: list[Any] = []
+    if settings.telegram_token:
+        from bot.channels.telegram import TelegramDoor
+
+        door = TelegramDoor(settings, runtime)
+        channels["telegram"] = door.channel
+        extras.append(door)
+    renderer = Renderer(settings.templates)
+    limits = {name: channel_limits(policy, name) for name in channels}
+    sender = Sender(store, channels, renderer, limits, clock, on_unreachable=runtime.mark_unreachable)
+    runtime.sender = sender
+    scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
+    runtime.timer_sink = scheduler.apply
+    services = Services(settings, policy, store, runtime, sender, scheduler, channels, extras=extras)
+    services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
+    await runtime.start()
+    await sender.recover()
+    scheduler.start(await store.timers())
+    for extra in extras:
+        await extra.start()
+    return services
+
+
+def api_token(settings: Settings) -> str:
+    """The configured token, or one generated once and kept under var/."""
+    if settings.api_token:
+        return settings.api_token
+    path = Path("var/api_token")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
+        path.chmod(0o600)
+        log.warning("BUYERBOT_API_TOKEN is not set: generated one in %s", path)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> FastAPI:
+    holder: dict[str, Services] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await start_services(settings, policy, clock)
+        holder["services"] = services
+        app.state.services = services
+        app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
+        app.include_router(chat_router(services.runtime))
+        for extra in services.extras:
+            router = getattr(extra, "router", None)
+            if router is not None:
+                app.include_router(router)
+        app.openapi_schema = None
+        log.info("BuyerBot ready on %s (web chat at %s/chat)", settings.base_url, settings.base_url)
+        try:
+            yield
+        finally:
+            await services.close()
+
+    app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        services = holder.get("services")
+        return {"ok": services is not None, "pending_follow_ups": services.scheduler.pending() if services else 0}
+
+    return app

@@ -1,0 +1,74 @@
+"""Token buckets on an injectable monotonic clock: the bot-wide limit and one
+bucket per chat, plus a channel-wide pause for 429 `retry_after`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    capacity: float
+    tokens: float = -1.0
+    stamp: float = 0.0
+
+    def delay(self, now: float) -> float:
+        """Seconds until one token is available (0 when it is now)."""
+        self._refill(now)
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def take(self, now: float) -> None:
+        self._refill(now)
+        self.tokens -= 1
+
+    def _refill(self, now: float) -> None:
+        if self.tokens < 0 and self.stamp == 0.0:
+            self.tokens, self.stamp = self.capacity, now
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+
+
+@dataclass
+class ChannelLimits:
+    """How fast one channel may send: overall, per chat, and pauses."""
+
+    rate: float
+    per_chat_rate: float
+    per_chat_burst: float = 1.0
+    clock: Callable[[], float] = time.monotonic
+    paused_until: float = 0.0
+    _global: TokenBucket | None = None
+    _chats: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._global = TokenBucket(self.rate, max(1.0, self.rate / 10))
+
+    def delay(self, chat: str) -> float:
+        now = self.clock()
+        assert self._global is not None
+        return max(self.paused_until - now, self._global.delay(now), self._chat(chat).delay(now), 0.0)
+
+    def take(self, chat: str) -> None:
+        now = self.clock()
+        assert self._global is not None
+        self._global.take(now)
+        self._chat(chat).take(now)
+        if len(self._chats) > 10_000:
+            self._forget_idle(now)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+    def _chat(self, chat: str) -> TokenBucket:
+        bucket = self._chats.get(chat)
+        if bucket is None:
+            bucket = self._chats[chat] = TokenBucket(self.per_chat_rate, self.per_chat_burst)
+        return bucket
+
+    def _forget_idle(self, now: float) -> None:
+        for chat, bucket in list(self._chats.items()):
+            if now - bucket.stamp > bucket.capacity / bucket.rate:
+                del self._chats[chat]

@@ -1,0 +1,108 @@
+"""Turning an outbox message into text and buttons: the Jinja2 template in the
+buyer's language (falling back to English), channel overrides, button labels
+from `<locale>/buttons.toml`. Values are data: buyer text is never a template."""
+
+from __future__ import annotations
+
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+
+from dialogs.model import OutboxMessage
+from dialogs.ports import Capabilities, RenderedMessage
+
+FALLBACK = "en"
+LANGUAGES = ("en", "ru", "es", "pt", "fr")
+CALLBACK_LIMIT = 64
+
+
+def callback_data(action: str, dialog: str, conversation_id: str) -> str:
+    data = f"{action}:{dialog}:{conversation_id}"
+    if len(data.encode()) > CALLBACK_LIMIT:
+        raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
+    return data
+
+
+def parse_callback(data: str) -> tuple[str, str, str] | None:
+    parts = data.split(":", 2)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 and all(parts) else None
+
+
+def normalise_language(language: str | None) -> str:
+    code = (language or "").lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else FALLBACK
+
+
+class Renderer:
+    def __init__(self, templates: Path) -> None:
+        self.root = templates
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates)),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+
+    def text(self, template: str, language: str, context: dict[str, Any], channel: str = "") -> str:
+        language = normalise_language(language)
+        candidates = [f"{language}/{template}.{channel}.j2", f"{language}/{template}.j2"]
+        if language != FALLBACK:
+            candidates += [f"{FALLBACK}/{template}.{channel}.j2", f"{FALLBACK}/{template}.j2"]
+        names = [c for c in candidates if ".." not in c and not c.startswith(".")]
+        try:
+            return self.env.select_template(names).render(context).strip()
+        except TemplateNotFound:
+            raise LookupError(f"no template {template!r} (looked for {names})") from None
+
+    def label(self, action: str, language: str) -> str:
+        labels = _labels(self.root, normalise_language(language))
+        fallback = _labels(self.root, FALLBACK)
+        if action in labels:
+            return labels[action]
+        if action in fallback:
+            return fallback[action]
+        raise LookupError(f"no button label for {action!r} in buttons.toml")
+
+    def render(self, message: OutboxMessage, channel: str, capabilities: Capabilities) -> RenderedMessage:
+        text = self.text(message.template, message.language, message.context, channel)
+        buttons = tuple(
+            (
+                callback_data(b["action"], b.get("dialog") or "common", message.conversation_id),
+                b.get("label") or self.label(b["action"], message.language),
+                b.get("url"),
+            )
+            for b in message.buttons
+        )
+        if buttons and not capabilities.buttons:
+            lines = [f"{i}. {label}" for i, (_, label, _) in enumerate(buttons, 1)]
+            return RenderedMessage("\n".join([text, "", *lines]), (), message.id)
+        return RenderedMessage(text, buttons, message.id)
+
+
+@lru_cache(maxsize=16)
+def _labels(root: Path, language: str) -> dict[str, str]:
+    path = root / language / "buttons.toml"
+    if not path.exists():
+        return {}
+    return {str(k): str(v) for k, v in tomllib.loads(path.read_text(encoding="utf-8")).items()}
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at paragraph, line or word boundaries so no part exceeds `limit`."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts

@@ -1,0 +1,212 @@
+"""Drains the outbox: one FIFO per chat, a heap of chats by when they may send
+next, the channel's rate limits, 429 pauses, retries with backoff, and the
+message marked SENDING before and SENT after the call (nothing lost)."""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from bot.ratelimit import ChannelLimits
+from bot.rendering import Renderer
+from dialogs.model import OutboxMessage, OutboxStatus, TranscriptEntry
+from dialogs.ports import Channel, Clock, SendResult, Store
+
+log = logging.getLogger(__name__)
+Key = tuple[str, str]
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    failed: int = 0
+    held: int = 0
+
+
+class Sender:
+    def __init__(
+        self,
+        store: Store,
+        channels: dict[str, Channel],
+        renderer: Renderer,
+        limits: dict[str, ChannelLimits],
+        clock: Clock,
+        *,
+        on_unreachable: Callable[[str], Awaitable[None]] | None = None,
+        max_attempts: int = 8,
+        concurrency: int = 16,
+    ) -> None:
+        self.store, self.channels, self.renderer = store, channels, renderer
+        self.limits, self.clock = limits, clock
+        self.on_unreachable = on_unreachable
+        self.max_attempts = max_attempts
+        self.stats = SenderStats()
+        self._queues: dict[Key, deque[str]] = {}
+        self._heap: list[tuple[float, int, Key]] = []
+        self._scheduled: set[Key] = set()
+        self._busy: set[Key] = set()
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- feeding ------------------------------------------------------------
+    async def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
+        for message in messages:
+            if not message.channel or not message.address or message.channel not in self.channels:
+                message.status = OutboxStatus.HELD
+                message.error = "no reachable channel for this buyer yet"
+                self.stats.held += 1
+                await self.store.update_outbox(message)
+                continue
+            key = (message.channel, message.address)
+            queue = self._queues.setdefault(key, deque())
+            if message.id not in queue:
+                queue.append(message.id)
+            self._idle.clear()
+            self._schedule(key, time.monotonic())
+        self._wake.set()
+
+    async def recover(self) -> None:
+        """After a restart: everything not yet confirmed sent goes out again."""
+        pending = await self.store.pending_outbox(limit=1_000_000)
+        uncertain = [m.id for m in pending if m.status is OutboxStatus.SENDING]
+        if uncertain:
+            log.warning("resending %d message(s) whose delivery was cut off by a crash", len(uncertain))
+        await self.enqueue(pending)
+
+    async def drained(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    # -- the loop -----------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            if not self._heap:
+                if not self._busy:
+                    self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            ready, _, key = self._heap[0]
+            now = time.monotonic()
+            wait = max(ready - now, self.limits[key[0]].delay(key[1]))
+            if wait > 0:
+                self._wake.clear()
+                with _suppress_timeout():
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                continue
+            heapq.heappop(self._heap)
+            self._scheduled.discard(key)
+            if key in self._busy or not self._queues.get(key):
+                continue
+            await self._slots.acquire()
+            self.limits[key[0]].take(key[1])
+            self._busy.add(key)
+            task = asyncio.create_task(self._send_head(key))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _schedule(self, key: Key, at: float) -> None:
+        if key in self._scheduled or key in self._busy:
+            return
+        self._scheduled.add(key)
+        heapq.heappush(self._heap, (at, next(self._seq), key))
+
+    async def _send_head(self, key: Key) -> None:
+        queue = self._queues[key]
+        retry_at = time.monotonic()
+        try:
+            retry_at = await self._deliver(queue[0])
+            if retry_at is None:
+                queue.popleft()
+                retry_at = time.monotonic()
+        except Exception:
+            log.exception("delivery of %s crashed; will retry", queue[0])
+            retry_at = time.monotonic() + 5
+        finally:
+            self._slots.release()
+            self._busy.discard(key)
+            if queue:
+                self._schedule(key, retry_at)
+            else:
+                del self._queues[key]
+            self._wake.set()
+
+    async def _deliver(self, message_id: str) -> float | None:
+        """Send one message; None when done with it, else when to try again."""
+        message = await self.store.get_outbox(message_id)
+        if message is None or message.status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.HELD):
+            return None
+        channel = self.channels[str(message.channel)]
+        try:
+            rendered = self.renderer.render(message, channel.name, channel.capabilities)
+        except (LookupError, ValueError) as exc:
+            return await self._finish(message, OutboxStatus.FAILED, f"cannot render: {exc}")
+        message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
+        await self.store.update_outbox(message)
+        try:
+            result = await channel.send(str(message.address), rendered)
+        except Exception as exc:  # a channel bug must not stop the others
+            log.exception("channel %s raised", channel.name)
+            result = SendResult(ok=False, error=repr(exc))
+        if result.ok:
+            message.channel_message_id = result.channel_message_id
+            self.stats.sent += 1
+            entry = TranscriptEntry(
+                message.conversation_id, self.clock.now(), "bot", rendered.text,
+                tuple({"data": d, "label": label, "url": url} for d, label, url in rendered.buttons),
+            )  # fmt: skip
+            await self.store.append_transcript([entry])
+            return await self._finish(message, OutboxStatus.SENT, None)
+        return await self._failed(message, result)
+
+    async def _failed(self, message: OutboxMessage, result: SendResult) -> float | None:
+        if result.held:
+            self.stats.held += 1
+            return await self._finish(message, OutboxStatus.HELD, result.error)
+        if result.permanent:
+            self.stats.failed += 1
+            await self._finish(message, OutboxStatus.FAILED, result.error)
+            if self.on_unreachable is not None:
+                await self.on_unreachable(message.conversation_id)
+            return None
+        if result.retry_after is not None:
+            self.stats.rate_limited += 1
+            self.limits[str(message.channel)].pause(result.retry_after)
+            message.attempts -= 1  # a 429 is the platform's pacing, not a failure
+            await self._finish(message, OutboxStatus.PENDING, result.error)
+            return time.monotonic() + result.retry_after
+        if message.attempts >= self.max_attempts:
+            self.stats.failed += 1
+            return await self._finish(message, OutboxStatus.FAILED, result.error)
+        self.stats.retried += 1
+        backoff = min(2.0 ** (message.attempts - 1), 60.0)
+        await self._finish(message, OutboxStatus.PENDING, result.error)
+        return time.monotonic() + backoff
+
+    async def _finish(self, message: OutboxMessage, status: OutboxStatus, error: str | None) -> None:
+        message.status, message.error = status, error
+        await self.store.update_outbox(message)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+class _suppress_timeout:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, value: object, tb: object) -> bool:
+        return kind is TimeoutError

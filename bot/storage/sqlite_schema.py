@@ -1,0 +1,75 @@
+"""The SQLite store's schema (created at open, idempotent) and connection setup:
+WAL journal, synchronous=NORMAL; autocommit with explicit transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id TEXT NOT NULL UNIQUE,
+    data TEXT,
+    processed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS inbox_pending ON inbox (seq) WHERE processed = 0;
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    order_data TEXT
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    channel_message_id TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_conversation ON outbox (conversation_id, seq);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (seq) WHERE status IN ('pending', 'sending');
+CREATE INDEX IF NOT EXISTS outbox_channel_id ON outbox (channel_message_id)
+    WHERE channel_message_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS timers (
+    conversation_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    due_us INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, name)
+);
+CREATE INDEX IF NOT EXISTS timers_due ON timers (due_us);
+CREATE TABLE IF NOT EXISTS transcript (
+    conversation_id TEXT NOT NULL,
+    n INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, n)
+);
+CREATE TABLE IF NOT EXISTS link_tokens (
+    token TEXT PRIMARY KEY,
+    order_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS link_tokens_order ON link_tokens (order_id);
+CREATE TABLE IF NOT EXISTS bindings (
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (channel, address, conversation_id)
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    data TEXT NOT NULL
+);
+"""
+
+
+def connect(path: str) -> sqlite3.Connection:
+    """Runs on the store's worker thread: creates parent dirs, opens, migrates."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA busy_timeout=5000")
+    db.executescript(SCHEMA)
+    return db

@@ -1,0 +1,161 @@
+"""What every dialog is made of: one `transitions` machine declared as data,
+short-lived models restored at the conversation's state, and the Turn that
+callbacks read from and append intents to. No I/O here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from transitions import Machine
+
+from dialogs.model import (
+    Button,
+    Cancel,
+    Conversation,
+    HandOff,
+    Inbound,
+    Order,
+    Outbound,
+    Say,
+    Schedule,
+    SellerTask,
+)
+from dialogs.policy import Policy
+
+
+@dataclass
+class Turn:
+    """One handled Inbound: the facts a dialog reads and the intents it adds."""
+
+    conversation: Conversation
+    order: Order
+    inbound: Inbound
+    policy: Policy
+    now: datetime
+    intents: list[Outbound] = field(default_factory=list)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.inbound.payload
+
+    def say(self, template: str, buttons: Sequence[Button | str] = (), **context: Any) -> None:
+        made = tuple(b if isinstance(b, Button) else Button(action=b) for b in buttons)
+        self.intents.append(Say(template, {**self.base_context(), **context}, made))
+
+    def schedule(self, name: str, due_at: datetime, *, urgent: bool = False) -> None:
+        self.intents.append(Schedule(name, due_at, urgent))
+
+    def schedule_in(self, name: str, delay: timedelta, *, urgent: bool = False) -> None:
+        self.schedule(name, self.now + delay, urgent=urgent)
+
+    def cancel(self, *names: str) -> None:
+        self.intents.extend(Cancel(name) for name in names)
+
+    def hand_off(self, reason: str) -> None:
+        self.intents.append(HandOff(reason))
+
+    def task(self, kind: str, **details: Any) -> None:
+        self.intents.append(SellerTask(kind, details))
+
+    def base_context(self) -> dict[str, Any]:
+        order = self.order
+        first = order.items[0] if order.items else None
+        return {
+            "buyer_name": order.buyer.name,
+            "order_id": order.order_id,
+            "item_title": first.title if first else "",
+            "item_url": first.url if first else "",
+            "total": order.total_amount,
+            "currency": order.currency,
+        }
+
+
+class DialogModel:
+    """The object a machine moves; subclasses hold a dialog's callbacks."""
+
+    state: str
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+
+    # every dialog may ask these
+    def order_unpaid(self) -> bool:
+        return self.turn.order.status == "placed"
+
+    def buyer_silent(self) -> bool:
+        return not self.turn.conversation.buyer_replied
+
+
+class Dialog:
+    """A dialog: states, a transitions table and the model class with callbacks."""
+
+    name: ClassVar[str]
+    states: ClassVar[type[StrEnum]]
+    initial: ClassVar[str]
+    final: ClassVar[frozenset[str]]
+    transitions: ClassVar[list[dict[str, Any]]]
+    model: ClassVar[type[DialogModel]]
+    #: triggers that (re)start this dialog when it is not the active one
+    starts_on: ClassVar[tuple[str, ...]] = ()
+    #: follow-up names this dialog arms; all are cancelled when it ends
+    timers: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self) -> None:
+        self.machine = Machine(
+            model=None,
+            states=[str(s) for s in self.states],
+            transitions=[_plain(t) for t in self.transitions],
+            initial=str(self.initial),
+            auto_transitions=False,
+            ignore_invalid_triggers=True,
+        )
+
+    def fire(self, turn: Turn, trigger: str) -> bool:
+        """Fire `trigger` at the conversation's state; True when a transition ran."""
+        state = str(turn.conversation.state or self.initial)
+        if not self.accepts(state, trigger):
+            return False
+        model = self.model(turn)
+        self.machine.add_model(model, initial=state)
+        try:
+            fired = bool(self.machine.events[trigger].trigger(model))
+            if fired:
+                turn.conversation.state = model.state
+            return fired
+        finally:
+            self.machine.remove_model(model)
+
+    def accepts(self, state: str, trigger: str) -> bool:
+        event = self.machine.events.get(trigger)
+        return event is not None and bool(event.transitions.get(state))
+
+    def is_final(self, state: str | None) -> bool:
+        return state in self.final
+
+    def mermaid(self) -> str:
+        """The state diagram, drawn from the machine's own table."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        for trigger, event in self.machine.events.items():
+            for source, transitions in event.transitions.items():
+                for transition in transitions:
+                    dest = transition.dest or source
+                    guard = ",".join(str(c.func) for c in transition.conditions)
+                    label = f"{trigger} [{guard}]" if guard else trigger
+                    lines.append(f"    {source} --> {dest}: {label}")
+        lines.extend(f"    {state} --> [*]" for state in sorted(self.final))
+        return "\n".join(lines)
+
+
+def _plain(transition: dict[str, Any]) -> dict[str, Any]:
+    """StrEnum states as their plain values (transitions names Enums by .name)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        return str(value) if isinstance(value, StrEnum) else value
+
+    return {k: plain(v) if k in ("source", "dest") else v for k, v in transition.items()}

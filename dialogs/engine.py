@@ -1,0 +1,180 @@
+"""The engine: one Inbound in, one Commit out. `decide` is pure (state, order
+and inbound to new state, outbox and timers); `DialogEngine.handle` wraps it
+with the per-conversation lock and the store."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from dialogs.base import Dialog, Turn
+from dialogs.calendar import buyer_timezone, postpone_for_quiet_hours
+from dialogs.conversation import react_to_buyer
+from dialogs.model import (
+    Cancel,
+    Commit,
+    Conversation,
+    HandOff,
+    Inbound,
+    Order,
+    OutboxMessage,
+    Ownership,
+    Say,
+    Schedule,
+    SellerTask,
+    Timer,
+    TranscriptEntry,
+    parse_time,
+)
+from dialogs.orders import apply_event, new_order, trigger_for
+from dialogs.policy import Policy
+from dialogs.ports import Clock, Store
+
+log = logging.getLogger(__name__)
+
+
+class DialogEngine:
+    def __init__(self, dialogs: Iterable[Dialog], policy: Policy, clock: Clock) -> None:
+        self.dialogs = {d.name: d for d in dialogs}
+        self.policy = policy
+        self.clock = clock
+        self._starters = {t: d for d in self.dialogs.values() for t in d.starts_on}
+
+    async def handle(self, store: Store, inbound: Inbound) -> Commit | None:
+        """Process one accepted Inbound under its conversation's lock."""
+        async with store.lock(inbound.conversation_id):
+            conversation, order = await store.load(inbound.conversation_id)
+            timer_current = True
+            if inbound.trigger == "follow_up_due":
+                timer = await store.get_timer(inbound.conversation_id, inbound.payload["timer"])
+                timer_current = timer is not None and timer.due_at.isoformat() == inbound.payload["due_at"]
+            change = self.decide(conversation, order, inbound, timer_current=timer_current)
+            await store.commit(change)
+            return change
+
+    def decide(
+        self,
+        conversation: Conversation | None,
+        order: Order | None,
+        inbound: Inbound,
+        *,
+        timer_current: bool = True,
+    ) -> Commit:
+        now = self.clock.now()
+        if order is None and inbound.trigger == "order_event":
+            order = new_order(inbound.payload["order_id"])
+        if conversation is None:
+            conversation = Conversation(id=inbound.conversation_id, order_id=inbound.conversation_id)
+        change = Commit(conversation=conversation, order=order, inbound_source_id=inbound.source_id)
+        if order is None:
+            log.warning("inbound %s for unknown conversation %s ignored", inbound.trigger, inbound.conversation_id)
+            return change
+        turn = Turn(conversation, order, inbound, self.policy, now)
+        if inbound.trigger == "order_event":
+            self._on_event(turn, change)
+        elif inbound.trigger == "follow_up_due":
+            self._on_follow_up(turn, change, timer_current)
+        else:
+            react_to_buyer(self, turn, change)
+        self._materialise(turn, change)
+        return change
+
+    # -- dispatch -----------------------------------------------------------
+    def fire(self, turn: Turn, trigger: str) -> bool:
+        """Fire on the active dialog; start a dialog that starts on `trigger`."""
+        conversation = turn.conversation
+        active = self.dialogs.get(conversation.dialog or "")
+        fired = active.fire(turn, trigger) if active else False
+        if active and fired and active.is_final(conversation.state):
+            turn.cancel(*active.timers)
+        starter = self._starters.get(trigger)
+        if starter is not None and starter is not active and not fired:
+            if active is not None:
+                turn.cancel(*active.timers)
+            conversation.dialog, conversation.state = starter.name, str(starter.initial)
+            fired = starter.fire(turn, trigger)
+        if fired:
+            conversation.step += 1
+        return fired
+
+    def _on_event(self, turn: Turn, change: Commit) -> None:
+        payload = turn.payload
+        occurred = parse_time(payload.get("occurred_at")) or turn.now
+        apply_event(turn.order, payload["type"], payload.get("data", {}), occurred)
+        order, conversation = turn.order, turn.conversation
+        change.transcript.append(TranscriptEntry(conversation.id, turn.now, "event", payload["type"]))
+        if order.placed_at is None:
+            return  # nothing to talk about before we know the buyer
+        if payload["type"] == "order.placed":
+            self._adopt_buyer(conversation, order)
+        self.fire(turn, trigger_for(payload["type"]))
+
+    def _adopt_buyer(self, conversation: Conversation, order: Order) -> None:
+        conversation.language = order.buyer.language or conversation.language
+        if conversation.channel is None and order.buyer.telegram_chat_id is not None:
+            conversation.channel, conversation.address = "telegram", str(order.buyer.telegram_chat_id)
+        elif conversation.channel is None and order.buyer.whatsapp_phone:
+            conversation.channel, conversation.address = "whatsapp", order.buyer.whatsapp_phone
+
+    def _on_follow_up(self, turn: Turn, change: Commit, timer_current: bool) -> None:
+        name = turn.payload["timer"]
+        if not timer_current:
+            log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
+            return
+        change.timers_cancelled.append(name)
+        if turn.conversation.ownership is not Ownership.BOT:
+            paused = turn.conversation.memory.setdefault("paused_timers", [])
+            if name not in paused:
+                paused.append(name)
+            return
+        self.fire(turn, f"{name}_due")
+
+    # -- intents to records -----------------------------------------------
+    def _materialise(self, turn: Turn, change: Commit) -> None:
+        conversation, inbound = turn.conversation, turn.inbound
+        for intent in turn.intents:
+            if isinstance(intent, Say):
+                change.outbox.append(self._message(turn, intent, len(change.outbox)))
+            elif isinstance(intent, Schedule):
+                due = intent.due_at if intent.urgent else self._after_quiet_hours(turn.order, intent.due_at)
+                change.timers_set = [t for t in change.timers_set if t.name != intent.name]
+                change.timers_set.append(Timer(conversation.id, intent.name, due))
+                if intent.name in change.timers_cancelled:
+                    change.timers_cancelled.remove(intent.name)
+            elif isinstance(intent, Cancel):
+                change.timers_set = [t for t in change.timers_set if t.name != intent.name]
+                if intent.name not in change.timers_cancelled:
+                    change.timers_cancelled.append(intent.name)
+            elif isinstance(intent, SellerTask):
+                change.tasks.append(
+                    {"kind": intent.kind, "conversation_id": conversation.id,
+                     "at": turn.now.isoformat(), "source_id": inbound.source_id, **intent.details}
+                )  # fmt: skip
+            elif isinstance(intent, HandOff):
+                change.tasks.append(
+                    {"kind": "handoff", "reason": intent.reason, "conversation_id": conversation.id,
+                     "at": turn.now.isoformat(), "source_id": inbound.source_id}
+                )  # fmt: skip
+
+    def _message(self, turn: Turn, say: Say, index: int) -> OutboxMessage:
+        conversation = turn.conversation
+        dialog = conversation.dialog or "common"
+        return OutboxMessage(
+            id=f"{turn.inbound.source_id}#{index}",
+            conversation_id=conversation.id,
+            template=say.template,
+            context=say.context,
+            buttons=[
+                {"action": b.action, "url": b.url, "label": b.label, "dialog": dialog} for b in say.buttons
+            ],
+            language=conversation.language,
+            step=conversation.step,
+            created_at=turn.now,
+            channel=conversation.channel,
+            address=conversation.address,
+        )
+
+    def _after_quiet_hours(self, order: Order, due: datetime) -> datetime:
+        tz = buyer_timezone(order.buyer.country, order.buyer.timezone)
+        return postpone_for_quiet_hours(due, tz, self.policy.quiet_start, self.policy.quiet_end)

@@ -1,0 +1,327 @@
+"""Channel-neutral domain records: orders, conversations, inbound triggers and
+the outbound intents the dialogs produce. Plain dataclasses, JSON round-trip."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+def parse_time(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+class Ownership(StrEnum):
+    BOT = "bot"
+    WAITING = "waiting"
+    AGENT = "agent"
+
+
+@dataclass
+class Buyer:
+    id: str
+    name: str = ""
+    language: str = "en"
+    country: str = ""
+    timezone: str | None = None
+    first_order: bool = False
+    telegram_chat_id: int | None = None
+    whatsapp_phone: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Buyer:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class Item:
+    sku: str
+    title: str
+    url: str = ""
+    qty: int = 1
+    price: str = "0"
+    stock_left: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Item:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["price"] = str(values.get("price", "0"))
+        return cls(**values)
+
+
+@dataclass
+class Order:
+    """What the bot knows of an order, folded from the store's events."""
+
+    order_id: str
+    buyer: Buyer
+    items: list[Item] = field(default_factory=list)
+    total_amount: str = "0"
+    currency: str = "USD"
+    status: str = "unknown"
+    placed_at: datetime | None = None
+    paid_at: datetime | None = None
+    closed_at: datetime | None = None
+    #: the latest data of every event type seen (shipping, pickup, dispute...)
+    facts: dict[str, Any] = field(default_factory=dict)
+    #: event types that arrived before `order.placed` and still must be applied
+    early: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for key in ("placed_at", "paid_at", "closed_at"):
+            data[key] = iso(getattr(self, key))
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Order:
+        return cls(
+            order_id=data["order_id"],
+            buyer=Buyer.from_dict(data["buyer"]),
+            items=[Item.from_dict(i) for i in data.get("items", [])],
+            total_amount=str(data.get("total_amount", "0")),
+            currency=data.get("currency", "USD"),
+            status=data.get("status", "unknown"),
+            placed_at=parse_time(data.get("placed_at")),
+            paid_at=parse_time(data.get("paid_at")),
+            closed_at=parse_time(data.get("closed_at")),
+            facts=dict(data.get("facts", {})),
+            early=list(data.get("early", [])),
+        )
+
+
+@dataclass
+class Conversation:
+    """One order's conversation with its buyer: which dialog, which step."""
+
+    id: str
+    order_id: str
+    dialog: str | None = None
+    state: str | None = None
+    #: bumped on every state change; buttons carry it to detect stale presses
+    step: int = 0
+    ownership: Ownership = Ownership.BOT
+    language: str = "en"
+    channel: str | None = None
+    address: str | None = None
+    buyer_replied: bool = False
+    misunderstandings: int = 0
+    unreachable: bool = False
+    #: dialog-specific memory (evidence received, reminders sent, ...)
+    memory: dict[str, Any] = field(default_factory=dict)
+    #: the buyer's last inbound message time per channel (WhatsApp's 24 h window)
+    last_buyer_message_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["ownership"] = str(self.ownership)
+        data["last_buyer_message_at"] = iso(self.last_buyer_message_at)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conversation:
+        values = dict(data)
+        values["ownership"] = Ownership(values.get("ownership", "bot"))
+        values["last_buyer_message_at"] = parse_time(values.get("last_buyer_message_at"))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """Anything that happened to a conversation, as every door hands it over."""
+
+    conversation_id: str
+    trigger: str
+    payload: dict[str, Any]
+    #: idempotency key from the source (event_id, update_id, message id, timer)
+    source_id: str
+    received_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "trigger": self.trigger,
+            "payload": self.payload,
+            "source_id": self.source_id,
+            "received_at": iso(self.received_at),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Inbound:
+        received = parse_time(data["received_at"])
+        assert received is not None
+        return cls(
+            conversation_id=data["conversation_id"],
+            trigger=data["trigger"],
+            payload=dict(data.get("payload", {})),
+            source_id=data["source_id"],
+            received_at=received,
+        )
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: `action` is what comes back, the label is a template key."""
+
+    action: str
+    url: str | None = None
+    #: an explicit label (alternative item titles); otherwise buttons.toml[action]
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Say:
+    template: str
+    context: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Arm (or re-arm) the named follow-up of this conversation."""
+
+    name: str
+    due_at: datetime
+    #: quiet hours may postpone it; urgent ones (deadlines) go out regardless
+    urgent: bool = False
+
+
+@dataclass(frozen=True)
+class Cancel:
+    name: str
+
+
+@dataclass(frozen=True)
+class HandOff:
+    reason: str
+
+
+@dataclass(frozen=True)
+class SellerTask:
+    kind: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Outbound = Say | Schedule | Cancel | HandOff | SellerTask
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    HELD = "held"
+    FAILED = "failed"
+
+
+@dataclass
+class OutboxMessage:
+    id: str
+    conversation_id: str
+    template: str
+    context: dict[str, Any]
+    buttons: list[dict[str, Any]]
+    language: str
+    step: int
+    created_at: datetime
+    channel: str | None = None
+    address: str | None = None
+    status: OutboxStatus = OutboxStatus.PENDING
+    attempts: int = 0
+    channel_message_id: str | None = None
+    error: str | None = None
+    #: earliest time the sender may try again (backoff, 429)
+    not_before: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["status"] = str(self.status)
+        data["created_at"] = iso(self.created_at)
+        data["not_before"] = iso(self.not_before)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutboxMessage:
+        values = dict(data)
+        values["status"] = OutboxStatus(values.get("status", "pending"))
+        values["created_at"] = parse_time(values["created_at"])
+        values["not_before"] = parse_time(values.get("not_before"))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A pending follow-up. The store is the source of truth for which exist."""
+
+    conversation_id: str
+    name: str
+    due_at: datetime
+
+    @property
+    def id(self) -> str:
+        return f"{self.conversation_id}:{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"conversation_id": self.conversation_id, "name": self.name, "due_at": iso(self.due_at)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Timer:
+        due = parse_time(data["due_at"])
+        assert due is not None
+        return cls(conversation_id=data["conversation_id"], name=data["name"], due_at=due)
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    conversation_id: str
+    at: datetime
+    #: "buyer", "bot", "agent", "event" or "note"
+    author: str
+    text: str
+    buttons: tuple[dict[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.conversation_id,
+            "at": iso(self.at),
+            "author": self.author,
+            "text": self.text,
+            "buttons": list(self.buttons),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TranscriptEntry:
+        at = parse_time(data["at"])
+        assert at is not None
+        return cls(
+            conversation_id=data["conversation_id"],
+            at=at,
+            author=data["author"],
+            text=data["text"],
+            buttons=tuple(data.get("buttons", ())),
+        )
+
+
+@dataclass
+class Commit:
+    """Everything one handled Inbound changes, written in one transaction."""
+
+    conversation: Conversation
+    order: Order | None
+    inbound_source_id: str
+    outbox: list[OutboxMessage] = field(default_factory=list)
+    timers_set: list[Timer] = field(default_factory=list)
+    #: timer names of this conversation to delete
+    timers_cancelled: list[str] = field(default_factory=list)
+    transcript: list[TranscriptEntry] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)

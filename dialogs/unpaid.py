@@ -1,0 +1,207 @@
+"""The unpaid-order journey: payment help for first-time buyers, the hesitation
+nudge, the discount offer for the silent, then letting go. Payment or
+cancellation stops it at once."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Any
+
+from dialogs.base import Dialog, DialogModel
+
+ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
+#: resting states: nothing more is sent, but a late payment is still welcome
+RESTING = ["lost", "declined"]
+WHY_NOT_PAID = ("pay_later", "how_to_pay", "still_deciding", "wrong_item")
+
+
+class UnpaidState(StrEnum):
+    PLACED = "placed"
+    GUIDE_SENT = "guide_sent"
+    NUDGED = "nudged"
+    OFFER_MADE = "offer_made"
+    OFFER_ACCEPTED = "offer_accepted"
+    PAYMENT_CLAIMED = "payment_claimed"
+    PAID = "paid"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+    DECLINED = "declined"
+
+
+class UnpaidModel(DialogModel):
+    # conditions
+    def first_order(self) -> bool:
+        return self.turn.order.buyer.first_order
+
+    def guide_still_timely(self) -> bool:
+        """After downtime, a guide that is due past the nudge time is skipped."""
+        return self.turn.now < self._placed() + self.turn.policy.unpaid.nudge_after
+
+    def nudge_still_timely(self) -> bool:
+        return self.turn.now < self._placed() + self.turn.policy.unpaid.offer_after
+
+    # callbacks
+    def plan_first_follow_up(self) -> None:
+        unpaid = self.turn.policy.unpaid
+        if self.first_order():
+            self.turn.schedule("payment_help", self._placed() + unpaid.payment_help_after)
+        else:
+            self.turn.schedule("nudge", self._placed() + unpaid.nudge_after)
+
+    def send_payment_help(self) -> None:
+        self.turn.say(
+            "unpaid/payment_help",
+            ["paid_already", "payment_failed", "talk_to_person"],
+            help_url=self.turn.policy.unpaid.payment_help_url,
+        )
+        self.plan_nudge()
+
+    def plan_nudge(self) -> None:
+        self.turn.schedule("nudge", self._placed() + self.turn.policy.unpaid.nudge_after)
+
+    def send_nudge(self) -> None:
+        self.turn.say("unpaid/nudge", ["paid_already", *WHY_NOT_PAID], **self._scarcity())
+        self.plan_offer()
+
+    def plan_offer(self) -> None:
+        self.turn.schedule("offer", self._placed() + self.turn.policy.unpaid.offer_after)
+
+    def send_offer(self) -> None:
+        self.turn.cancel("offer")
+        self.turn.say("unpaid/offer", ["accept_offer", "decline_offer", "talk_to_person"], **self._discount())
+        self.turn.conversation.memory["offer_made_at"] = self.turn.now.isoformat()
+        self.turn.conversation.buyer_replied = False
+        self.turn.schedule("abandon", self.turn.now + self.turn.policy.unpaid.abandon_after)
+
+    def accept_offer(self) -> None:
+        self.turn.cancel("abandon")
+        discount = self._discount()
+        self.turn.task("adjust_price", order_id=self.turn.order.order_id, **discount)
+        self.turn.say("unpaid/offer_accepted", **discount)
+
+    def decline_offer(self) -> None:
+        self.turn.cancel("abandon")
+        self.turn.say("unpaid/offer_declined")
+
+    def mark_lost(self) -> None:
+        self.turn.task("order_lost", order_id=self.turn.order.order_id)
+
+    def thank_for_payment(self) -> None:
+        self.turn.cancel(*UnpaidJourney.timers)
+        self.turn.say("unpaid/paid_thanks")
+
+    def stop_quietly(self) -> None:
+        self.turn.cancel(*UnpaidJourney.timers)
+
+    def acknowledge_payment_claim(self) -> None:
+        self.turn.cancel("nudge", "offer", "abandon")
+        self.turn.say("unpaid/payment_claimed")
+        self.turn.schedule_in("payment_check", self.turn.policy.unpaid.nudge_after)
+
+    def report_payment_not_seen(self) -> None:
+        self.turn.say("unpaid/payment_not_seen", ["payment_failed", "talk_to_person"])
+
+    def reply(self, template: str, *buttons: str) -> None:
+        self.turn.say(template, list(buttons))
+
+    def explain_pay_later(self) -> None:
+        self.reply("unpaid/pay_later", "paid_already")
+
+    def explain_payment_methods(self) -> None:
+        self.reply("unpaid/payment_methods", "paid_already", "payment_failed", "talk_to_person")
+
+    def explain_payment_failed(self) -> None:
+        self.reply("unpaid/payment_failed", "paid_already", "talk_to_person")
+
+    def explain_order_change(self) -> None:
+        self.reply("unpaid/change_order", "talk_to_person")
+
+    def explain_cancellation(self) -> None:
+        self.reply("unpaid/how_to_cancel", "talk_to_person")
+
+    # helpers
+    def _placed(self) -> Any:
+        return self.turn.order.placed_at or self.turn.now
+
+    def _discount(self) -> dict[str, Any]:
+        unpaid = self.turn.policy.unpaid
+        total = Decimal(self.turn.order.total_amount or "0")
+        off = min(total * unpaid.discount_percent / 100, unpaid.discount_max)
+        off = off.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        return {
+            "percent": str(unpaid.discount_percent.normalize()),
+            "discount": str(off),
+            "new_total": str((total - off).quantize(Decimal("0.01"))),
+        }
+
+    def _scarcity(self) -> dict[str, Any]:
+        from dialogs.calendar import buyer_timezone, in_period
+
+        policy, order = self.turn.policy, self.turn.order
+        tz = buyer_timezone(order.buyer.country, order.buyer.timezone)
+        promotion = next(
+            (p.name for p in policy.promotions if in_period(self.turn.now, tz, p.start, p.end)), None
+        )
+        stocks = [i.stock_left for i in order.items if i.stock_left is not None]
+        stock_left = min(stocks) if stocks else None
+        low = stock_left is not None and stock_left < policy.unpaid.low_stock_threshold
+        return {
+            "promotion": promotion,
+            "stock_left": stock_left if (low or promotion) else None,
+        }
+
+
+S = UnpaidState
+_WAITING = [S.PLACED, S.GUIDE_SENT, S.NUDGED, S.OFFER_MADE]
+
+TRANSITIONS: list[dict[str, Any]] = [
+    {"trigger": "order_placed", "source": S.PLACED, "dest": None,
+     "conditions": "order_unpaid", "after": "plan_first_follow_up"},
+    {"trigger": "payment_help_due", "source": S.PLACED, "dest": S.GUIDE_SENT,
+     "conditions": ["order_unpaid", "guide_still_timely"], "after": "send_payment_help"},
+    {"trigger": "payment_help_due", "source": S.PLACED, "dest": None,
+     "conditions": "order_unpaid", "after": "plan_nudge"},
+    {"trigger": "nudge_due", "source": [S.PLACED, S.GUIDE_SENT], "dest": S.NUDGED,
+     "conditions": ["order_unpaid", "nudge_still_timely"], "after": "send_nudge"},
+    {"trigger": "nudge_due", "source": [S.PLACED, S.GUIDE_SENT], "dest": S.NUDGED,
+     "conditions": "order_unpaid", "after": "plan_offer"},
+    {"trigger": "offer_due", "source": S.NUDGED, "dest": S.OFFER_MADE,
+     "conditions": ["order_unpaid", "buyer_silent"], "after": "send_offer"},
+    {"trigger": "abandon_due", "source": S.OFFER_MADE, "dest": S.LOST,
+     "conditions": ["order_unpaid", "buyer_silent"], "after": "mark_lost"},
+    {"trigger": "payment_check_due", "source": S.PAYMENT_CLAIMED, "dest": S.NUDGED,
+     "conditions": "order_unpaid", "after": "report_payment_not_seen"},
+    {"trigger": "order_paid", "source": ANY_OPEN + RESTING, "dest": S.PAID, "after": "thank_for_payment"},
+    {"trigger": "order_cancelled", "source": ANY_OPEN + RESTING, "dest": S.CANCELLED, "after": "stop_quietly"},
+    # the buyer's answers
+    {"trigger": "answered_paid_already", "source": _WAITING, "dest": S.PAYMENT_CLAIMED,
+     "after": "acknowledge_payment_claim"},
+    {"trigger": "answered_pay_later", "source": _WAITING, "dest": None, "after": "explain_pay_later"},
+    {"trigger": "answered_how_to_pay", "source": ANY_OPEN, "dest": None, "after": "explain_payment_methods"},
+    {"trigger": "answered_payment_failed", "source": ANY_OPEN, "dest": None,
+     "after": "explain_payment_failed"},
+    {"trigger": "answered_wrong_item", "source": ANY_OPEN, "dest": None, "after": "explain_order_change"},
+    {"trigger": "answered_cancel", "source": ANY_OPEN, "dest": None, "after": "explain_cancellation"},
+    {"trigger": "answered_still_deciding", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED],
+     "dest": S.OFFER_MADE, "after": "send_offer"},
+    {"trigger": "answered_too_expensive", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED],
+     "dest": S.OFFER_MADE, "after": "send_offer"},
+    {"trigger": "answered_accept_offer", "source": S.OFFER_MADE, "dest": S.OFFER_ACCEPTED,
+     "after": "accept_offer"},
+    {"trigger": "answered_yes", "source": S.OFFER_MADE, "dest": S.OFFER_ACCEPTED, "after": "accept_offer"},
+    {"trigger": "answered_decline_offer", "source": S.OFFER_MADE, "dest": S.DECLINED,
+     "after": "decline_offer"},
+    {"trigger": "answered_no", "source": S.OFFER_MADE, "dest": S.DECLINED, "after": "decline_offer"},
+]  # fmt: skip
+
+
+class UnpaidJourney(Dialog):
+    name = "unpaid"
+    states = UnpaidState
+    initial = S.PLACED
+    final = frozenset({S.PAID, S.CANCELLED})
+    transitions = TRANSITIONS
+    model = UnpaidModel
+    starts_on = ("order_placed",)
+    timers = ("payment_help", "nudge", "offer", "abandon", "payment_check")

@@ -1,0 +1,79 @@
+"""Follow-ups on APScheduler 3.11, run in its own thread so that thousands of
+jobs coming due never stall the loop that serves buyers. The store, not
+APScheduler, is the source of truth: jobs are rebuilt from it at start-up, so
+its MemoryJobStore holds nothing that a crash could lose."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from dialogs.model import Timer
+
+log = logging.getLogger(__name__)
+FireCallback = Callable[[Timer], None]
+
+
+class FollowUpScheduler:
+    """One APScheduler per process; a fired job only hands the timer over to
+    the asyncio loop (`on_due` runs there), where it becomes an Inbound."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, on_due: FireCallback) -> None:
+        self.loop = loop
+        self.on_due = on_due
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(max_workers=4)},
+            job_defaults={
+                # Overdue follow-ups always fire (late is better than lost); the
+                # dialog's guard drops the ones whose order has moved on.
+                "misfire_grace_time": None,
+                "coalesce": True,
+                "max_instances": 1,
+            },
+            timezone="UTC",
+        )
+
+    def start(self, timers: Iterable[Timer]) -> int:
+        count = self.apply(timers, ())
+        self.scheduler.start()
+        log.info("scheduler started with %d pending follow-up(s)", count)
+        return count
+
+    def apply(self, timers_set: Iterable[Timer], timers_cancelled: Iterable[str]) -> int:
+        """Mirror committed timer changes; `timers_cancelled` are timer ids."""
+        count = 0
+        for timer in timers_set:
+            self.scheduler.add_job(
+                self._fire,
+                trigger=DateTrigger(run_date=timer.due_at),
+                args=(timer.conversation_id, timer.name, timer.due_at.isoformat()),
+                id=timer.id,
+                replace_existing=True,
+            )
+            count += 1
+        for timer_id in timers_cancelled:
+            try:
+                self.scheduler.remove_job(timer_id)
+            except JobLookupError:
+                pass
+        return count
+
+    def _fire(self, conversation_id: str, name: str, due_at: str) -> None:
+        timer = Timer(conversation_id, name, datetime.fromisoformat(due_at))
+        self.loop.call_soon_threadsafe(self.on_due, timer)
+
+    def pending(self) -> int:
+        return len(self.scheduler.get_jobs())
+
+    def shutdown(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)

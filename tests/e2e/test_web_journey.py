@@ -1,0 +1,79 @@
+"""The unpaid journey through the real process, the event API and the web
+chat, on a policy of seconds; and the process killed between follow-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.process import BotProcess, placed_event, simple_event
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def bot(tmp_path: Path) -> Iterator[BotProcess]:
+    process = BotProcess(tmp_path).start()
+    yield process
+    process.stop()
+
+
+def test_silent_first_time_buyer_gets_guide_nudge_offer_then_silence(bot: BotProcess) -> None:
+    assert bot.post_event(placed_event("W-1")).status_code == 202
+    buyer = bot.bind_web_chat("W-1")
+    assert "linked to your order W-1" in buyer.next_reply()["text"]
+    guide = buyer.next_reply()
+    assert "Step-by-step help" in guide["text"]
+    assert [b["label"] for b in guide["buttons"]] == ["I've paid", "Payment failed", "Talk to a person"]
+    assert "Pay for order W-1 now" in buyer.next_reply()["text"]
+    offer = buyer.next_reply()
+    assert "3% off" in offer["text"] and "19.40 USD in total" in offer["text"]
+    assert buyer.silence(5) == []  # abandoned at +9 s: no more messages, ever
+    tasks = httpx.get(f"{bot.url}/api/v1/tasks", headers={"Authorization": "Bearer test-token-0123456789"}).json()
+    assert [t["kind"] for t in tasks if t["conversation_id"] == "W-1"] == ["order_lost"]
+
+
+def test_payment_after_the_nudge_stops_the_offer(bot: BotProcess) -> None:
+    bot.post_event(placed_event("W-2"))
+    buyer = bot.bind_web_chat("W-2")
+    buyer.next_reply()  # linked
+    buyer.next_reply()  # guide
+    assert "Pay for order W-2 now" in buyer.next_reply()["text"]
+    assert bot.post_event(simple_event("W-2", "order.paid")).status_code == 202
+    assert "Payment received" in buyer.next_reply()["text"]
+    assert buyer.silence(4) == []  # the offer was due at +6 s
+
+
+def test_buyer_takes_the_offer_with_a_button(bot: BotProcess) -> None:
+    bot.post_event(placed_event("W-3", first_order=False))
+    buyer = bot.bind_web_chat("W-3")
+    buyer.next_reply()  # linked
+    buyer.says("hmm not sure yet, still thinking about it")
+    offer = buyer.next_reply()
+    assert "3% off" in offer["text"]
+    buyer.presses(offer, "accept_offer")
+    assert "19.40 USD" in buyer.next_reply()["text"]
+    assert buyer.silence(4) == []  # no nudge, no abandon after the buyer answered
+
+
+def test_sigkill_between_follow_ups_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+    bot = BotProcess(tmp_path).start()
+    try:
+        bot.post_event(placed_event("K-1"))
+        buyer = bot.bind_web_chat("K-1")
+        buyer.next_reply()  # linked
+        assert "Step-by-step help" in buyer.next_reply()["text"]  # +2 s
+        bot.kill()  # the nudge (+4 s) is pending
+        bot.start()
+        assert "Pay for order K-1 now" in buyer.next_reply(timeout=20)["text"]
+        assert "3% off" in buyer.next_reply(timeout=20)["text"]
+        assert buyer.silence(4) == []
+        texts = [m["text"] for m in httpx.get(
+            f"{bot.url}/api/v1/orders/K-1/transcript", headers={"Authorization": "Bearer test-token-0123456789"}
+        ).json() if m["author"] == "bot"]  # fmt: skip
+        assert len(texts) == len(set(texts)) == 4  # linked, guide, nudge, offer: each once
+    finally:
+        bot.stop()
