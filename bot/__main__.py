@@ -109,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             return _policy_check(args.file)
         settings = load_settings()
         logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+            level=settings.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
         )
         if args.command == "run":
             return _run(settings)

@@ -24,23 +24,22 @@ from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.storage import open_store
-from dialogs.base import Dialog
+from dialogs.catalog import all_dialogs
 from dialogs.engine import DialogEngine
 from dialogs.policy import Policy, load_policy
 from dialogs.ports import Channel, Clock, Store, SystemClock
-from dialogs.unpaid import UnpaidJourney
 from scheduler.runtime import FollowUpScheduler
 
 log = logging.getLogger("buyerbot")
 
 
-def all_dialogs() -> list[Dialog]:
-    return [UnpaidJourney()]
-
-
 def channel_limits(policy: Policy, name: str) -> ChannelLimits:
     section: dict[str, Any] = policy.raw.get("limits", {}).get(name, {})
-    defaults = {"webchat": (1000.0, 1000.0, 1000.0), "telegram": (30.0, 1.0, 3.0), "whatsapp": (80.0, 1 / 6, 2.0)}
+    defaults = {
+        "webchat": (1000.0, 1000.0, 1000.0),
+        "telegram": (30.0, 1.0, 3.0),
+        "whatsapp": (80.0, 1 / 6, 2.0),
+    }
     rate, per_chat, burst = defaults.get(name, (30.0, 1.0, 3.0))
     return ChannelLimits(
         rate=float(section.get("rate", rate)),
@@ -87,6 +86,12 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
         door = TelegramDoor(settings, runtime)
         channels["telegram"] = door.channel
         extras.append(door)
+    if settings.whatsapp_enabled:
+        from bot.channels.whatsapp import WhatsAppDoor
+
+        wa_door = WhatsAppDoor(settings, runtime, policy)
+        channels["whatsapp"] = wa_door.channel
+        extras.append(wa_door)
     renderer = Renderer(settings.templates)
     limits = {name: channel_limits(policy, name) for name in channels}
     sender = Sender(store, channels, renderer, limits, clock, on_unreachable=runtime.mark_unreachable)
@@ -142,6 +147,9 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
         services = holder.get("services")
-        return {"ok": services is not None, "pending_follow_ups": services.scheduler.pending() if services else 0}
+        return {
+            "ok": services is not None,
+            "pending_follow_ups": services.scheduler.pending() if services else 0,
+        }
 
     return app

@@ -55,11 +55,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _complete_channels(self) -> Settings:
-        if self.telegram_mode == "webhook" and self.telegram_token:
-            if not self.telegram_webhook_url or not self.telegram_webhook_secret:
-                raise ValueError(
-                    "telegram_webhook_url and telegram_webhook_secret are required when telegram_mode=webhook"
-                )
+        webhook = self.telegram_mode == "webhook" and self.telegram_token
+        if webhook and not (self.telegram_webhook_url and self.telegram_webhook_secret):
+            raise ValueError("telegram_webhook_url and telegram_webhook_secret are required when telegram_mode=webhook")
         whatsapp = {
             "whatsapp_phone_id": self.whatsapp_phone_id,
             "whatsapp_token": self.whatsapp_token,

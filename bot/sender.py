@@ -126,10 +126,11 @@ class Sender:
         queue = self._queues[key]
         retry_at = time.monotonic()
         try:
-            retry_at = await self._deliver(queue[0])
-            if retry_at is None:
+            again = await self._deliver(queue[0])
+            if again is None:
                 queue.popleft()
-                retry_at = time.monotonic()
+            else:
+                retry_at = again
         except Exception:
             log.exception("delivery of %s crashed; will retry", queue[0])
             retry_at = time.monotonic() + 5
@@ -151,7 +152,8 @@ class Sender:
         try:
             rendered = self.renderer.render(message, channel.name, channel.capabilities)
         except (LookupError, ValueError) as exc:
-            return await self._finish(message, OutboxStatus.FAILED, f"cannot render: {exc}")
+            await self._finish(message, OutboxStatus.FAILED, f"cannot render: {exc}")
+            return None
         message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
         await self.store.update_outbox(message)
         try:
@@ -163,17 +165,19 @@ class Sender:
             message.channel_message_id = result.channel_message_id
             self.stats.sent += 1
             entry = TranscriptEntry(
-                message.conversation_id, self.clock.now(), "bot", rendered.text,
+                message.conversation_id, self.clock.now(), str(message.context.get("author", "bot")), rendered.text,
                 tuple({"data": d, "label": label, "url": url} for d, label, url in rendered.buttons),
             )  # fmt: skip
             await self.store.append_transcript([entry])
-            return await self._finish(message, OutboxStatus.SENT, None)
+            await self._finish(message, OutboxStatus.SENT, None)
+            return None
         return await self._failed(message, result)
 
     async def _failed(self, message: OutboxMessage, result: SendResult) -> float | None:
         if result.held:
             self.stats.held += 1
-            return await self._finish(message, OutboxStatus.HELD, result.error)
+            await self._finish(message, OutboxStatus.HELD, result.error)
+            return None
         if result.permanent:
             self.stats.failed += 1
             await self._finish(message, OutboxStatus.FAILED, result.error)
@@ -188,7 +192,8 @@ class Sender:
             return time.monotonic() + result.retry_after
         if message.attempts >= self.max_attempts:
             self.stats.failed += 1
-            return await self._finish(message, OutboxStatus.FAILED, result.error)
+            await self._finish(message, OutboxStatus.FAILED, result.error)
+            return None
         self.stats.retried += 1
         backoff = min(2.0 ** (message.attempts - 1), 60.0)
         await self._finish(message, OutboxStatus.PENDING, result.error)

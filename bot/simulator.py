@@ -60,7 +60,7 @@ async def simulate(scenario: dict[str, Any], templates: Path, base_policy: dict[
     policy = policy_from_dict({**base_policy, **scenario.get("policy", {})})
     clock = VirtualClock(datetime.fromisoformat(scenario["start"]) if "start" in scenario else START)
     start = clock.current
-    from bot.app import all_dialogs
+    from dialogs.catalog import all_dialogs
 
     engine = DialogEngine(all_dialogs(), policy, clock)
     renderer = Renderer(templates)
@@ -110,13 +110,33 @@ class _Run:
         now = self.clock.current
         if "event" in step:
             data = self.scenario["order"] if step["event"] == "order.placed" else step.get("data", {})
-            payload = {"type": step["event"], "order_id": order_id, "data": data, "occurred_at": now.isoformat()}
+            payload = {
+                "type": step["event"],
+                "order_id": order_id,
+                "data": data,
+                "occurred_at": now.isoformat(),
+            }
             self._print("event", step["event"])
             await self._handle(Inbound(order_id, "order_event", payload, f"e{self._n()}", now))
         elif "says" in step:
             self._print("buyer", str(step["says"]))
             payload = {"text": str(step["says"]), "channel": "webchat", "address": "sim"}
             await self._handle(Inbound(order_id, "buyer_message", payload, f"m{self._n()}", now))
+        elif "sends" in step:
+            media = [{"kind": str(step["sends"]), "file_id": f"file-{self._n()}"}]
+            self._print("buyer", f"({step['sends']}) {step.get('caption', '')}".strip())
+            payload = {
+                "media": media,
+                "text": step.get("caption", ""),
+                "channel": "webchat",
+                "address": "sim",
+            }
+            await self._handle(Inbound(order_id, "buyer_message", payload, f"m{self._n()}", now))
+        elif "agent" in step:
+            trigger = f"agent_{step['agent']}"
+            self._print("agent", f"({step['agent']}) {step.get('text', '')}".strip())
+            payload = {"agent": "sim-agent", "text": step.get("text", "")}
+            await self._handle(Inbound(order_id, trigger, payload, f"a{self._n()}", now))
         elif "presses" in step:
             conversation, _ = await self.store.load(order_id)
             self._print("buyer", f"(presses) {step['presses']}")
@@ -148,7 +168,10 @@ def describe_policy(policy: Policy) -> str:
         ("order placed", timedelta(0)),
         ("payment help (first-time buyers)", unpaid.payment_help_after),
         ("hesitation nudge", unpaid.nudge_after),
-        (f"{unpaid.discount_percent}% offer (max {unpaid.discount_max}) if the buyer is silent", unpaid.offer_after),
+        (
+            f"{unpaid.discount_percent}% offer (max {unpaid.discount_max}) if the buyer is silent",
+            unpaid.offer_after,
+        ),
         ("abandoned if still silent", unpaid.offer_after + unpaid.abandon_after),
     ]
     out = ["Unpaid-order journey (from the moment the order is placed):"]
@@ -156,5 +179,8 @@ def describe_policy(policy: Policy) -> str:
     out.append(f"Quiet hours (buyer's local time): {policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M}")
     days = ",".join(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(policy.working_days))
     out.append(f"Working hours: {days} {policy.opens:%H:%M}-{policy.closes:%H:%M} {policy.store_timezone.key}")
-    out += [f"Promotion: {p.name} {p.start[0]:02d}-{p.start[1]:02d}..{p.end[0]:02d}-{p.end[1]:02d}" for p in policy.promotions]
+    out += [
+        f"Promotion: {p.name} {p.start[0]:02d}-{p.start[1]:02d}..{p.end[0]:02d}-{p.end[1]:02d}"
+        for p in policy.promotions
+    ]
     return "\n".join(out)

@@ -129,6 +129,10 @@ class Dialog:
         finally:
             self.machine.remove_model(model)
 
+    def may_start(self, turn: Turn) -> bool:
+        """Whether this dialog should take over the conversation now."""
+        return True
+
     def accepts(self, state: str, trigger: str) -> bool:
         event = self.machine.events.get(trigger)
         return event is not None and bool(event.transitions.get(state))

@@ -1,19 +1,23 @@
-"""How the engine reacts to the buyer: typed text and buttons become
-`answered_<intent>` triggers; what no dialog takes is asked again once, then
-handed to a person."""
+"""How the engine reacts to people: the buyer's typed text, media and buttons
+become `answered_<intent>` / `evidence_sent` triggers; what no dialog takes is
+asked again once, then handed to a person. Agents' actions come here too."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from dialogs.base import Turn
+from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.intents import match_intent, mentions_escalation_words
 from dialogs.model import Commit, Ownership, TranscriptEntry
+from dialogs.status import order_status
 
 if TYPE_CHECKING:
     from dialogs.engine import DialogEngine
 
 MAX_TEXT = 4096
+LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 #: intents every dialog step understands the same way
 SMALL_TALK = {"thanks": "common/you_are_welcome", "greeting": "common/greeting"}
 
@@ -28,19 +32,22 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", "buyer unreachable"))
         return
     if trigger == "buyer_bound":
-        turn.say("common/welcome_bound", ["talk_to_person"])
+        if conversation.ownership is Ownership.BOT:
+            turn.say("common/welcome_bound", ["talk_to_person"])
         return
     conversation.buyer_replied = True
     conversation.last_buyer_message_at = turn.now
     text = str(payload.get("text") or "")[:MAX_TEXT]
-    shown = text or f"[{payload.get('action') or payload.get('media_kind') or 'message'}]"
+    media = payload.get("media") or []
+    shown = text or f"[{payload.get('action') or ', '.join(m.get('kind', '?') for m in media) or 'message'}]"
     change.transcript.append(TranscriptEntry(conversation.id, turn.now, "buyer", shown))
     if conversation.ownership is not Ownership.BOT:
-        return  # a person owns the chat: the bot stays silent
+        buyer_wrote_while_waiting(turn)  # a person owns the chat: the bot stays quiet
+        return
     if trigger == "button_pressed":
         _on_button(engine, turn)
     elif trigger == "buyer_message":
-        _on_text(engine, turn, text)
+        _on_text(engine, turn, text, media)
 
 
 def _on_button(engine: DialogEngine, turn: Turn) -> None:
@@ -56,36 +63,53 @@ def _on_button(engine: DialogEngine, turn: Turn) -> None:
     turn.conversation.misunderstandings = 0
 
 
-def _on_text(engine: DialogEngine, turn: Turn, text: str) -> None:
+def _on_text(engine: DialogEngine, turn: Turn, text: str, media: list[dict[str, str]]) -> None:
     conversation = turn.conversation
+    if (media or LINK.search(text)) and engine.fire(turn, "evidence_sent"):
+        conversation.misunderstandings = 0
+        return
     if not text.strip():
-        return  # media without words: the dialogs that want media read the payload
+        if media:
+            turn.say("common/media_received")
+        return
     if mentions_escalation_words(text):
         hand_off(turn, "escalation_words")
         return
     intent = str(match_intent(text, conversation.language).intent)
     if intent == "talk_to_person":
         hand_off(turn, "asked")
-        return
-    if engine.fire(turn, f"answered_{intent}"):
+    elif engine.fire(turn, f"answered_{intent}"):
         conversation.misunderstandings = 0
-        return
-    if intent in SMALL_TALK:
+    elif intent == "where_is_order":
+        turn.say("common/order_status", **order_status(turn))
+    elif intent in SMALL_TALK:
         turn.say(SMALL_TALK[intent])
-        return
-    conversation.misunderstandings += 1
-    if conversation.misunderstandings >= 2:
-        hand_off(turn, "misunderstood")
     else:
-        turn.say("common/not_understood", ["talk_to_person"])
+        conversation.misunderstandings += 1
+        if conversation.misunderstandings >= 2:
+            hand_off(turn, "misunderstood")
+        else:
+            turn.say("common/not_understood", ["talk_to_person"])
 
 
-def hand_off(turn: Turn, reason: str) -> None:
-    """Give the chat to a person; timers pause while they own it."""
-    conversation = turn.conversation
-    conversation.ownership = Ownership.WAITING
-    conversation.misunderstandings = 0
-    conversation.memory["handed_off_at"] = turn.now.isoformat()
-    conversation.memory["handoff_reason"] = reason
-    turn.say("common/handoff")
-    turn.hand_off(reason)
+def react_to_agent(engine: DialogEngine, turn: Turn, change: Commit) -> None:
+    """Agents act through their door; the engine keeps ownership straight."""
+    conversation, payload, trigger = turn.conversation, turn.payload, turn.inbound.trigger
+    agent = str(payload.get("agent", "agent"))
+    if trigger == "agent_note":
+        change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", str(payload.get("text", ""))))
+    elif trigger == "agent_claimed":
+        if conversation.ownership is Ownership.BOT:
+            hand_off(turn, "agent_took_over", quietly=True)
+        agent_claimed(turn, agent)
+    elif trigger == "agent_replied":
+        if conversation.ownership is Ownership.BOT:
+            hand_off(turn, "agent_took_over", quietly=True)
+        if conversation.ownership is Ownership.WAITING:
+            agent_claimed(turn, agent)
+        turn.say("common/agent_message", text=str(payload.get("text", ""))[:MAX_TEXT], author="agent")
+    elif trigger == "agent_handed_back" and conversation.ownership is not Ownership.BOT:
+        hand_back(turn)
+        change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", f"handed back by {agent}"))
+    elif trigger == "agent_offered":
+        engine.fire(turn, "agent_offered")

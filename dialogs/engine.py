@@ -10,7 +10,8 @@ from datetime import datetime
 
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import buyer_timezone, postpone_for_quiet_hours
-from dialogs.conversation import react_to_buyer
+from dialogs.conversation import react_to_agent, react_to_buyer
+from dialogs.handoff import hand_off
 from dialogs.model import (
     Cancel,
     Commit,
@@ -75,6 +76,8 @@ class DialogEngine:
             self._on_event(turn, change)
         elif inbound.trigger == "follow_up_due":
             self._on_follow_up(turn, change, timer_current)
+        elif inbound.trigger.startswith("agent_"):
+            react_to_agent(self, turn, change)
         else:
             react_to_buyer(self, turn, change)
         self._materialise(turn, change)
@@ -89,7 +92,8 @@ class DialogEngine:
         if active and fired and active.is_final(conversation.state):
             turn.cancel(*active.timers)
         starter = self._starters.get(trigger)
-        if starter is not None and starter is not active and not fired:
+        finished = active is None or active.is_final(conversation.state)
+        if starter is not None and starter is not active and (not fired or finished) and starter.may_start(turn):
             if active is not None:
                 turn.cancel(*active.timers)
             conversation.dialog, conversation.state = starter.name, str(starter.initial)
@@ -108,7 +112,18 @@ class DialogEngine:
             return  # nothing to talk about before we know the buyer
         if payload["type"] == "order.placed":
             self._adopt_buyer(conversation, order)
-        self.fire(turn, trigger_for(payload["type"]))
+        fired = self.fire(turn, trigger_for(payload["type"]))
+        if payload["type"] == "dispute.opened" and not fired:
+            hand_off(turn, "dispute")  # answered within the platform's deadline: a person now
+        elif payload["type"] == "order.placed" and self._high_value(order):
+            hand_off(turn, "high_value", quietly=True)
+
+    def _high_value(self, order: Order) -> bool:
+        limit = self.policy.raw.get("handoff", {}).get("high_value")
+        try:
+            return limit is not None and float(order.total_amount) >= float(limit)
+        except ValueError:
+            return False
 
     def _adopt_buyer(self, conversation: Conversation, order: Order) -> None:
         conversation.language = order.buyer.language or conversation.language
@@ -122,11 +137,10 @@ class DialogEngine:
         if not timer_current:
             log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
             return
-        change.timers_cancelled.append(name)
+        turn.cancel(name)
         if turn.conversation.ownership is not Ownership.BOT:
-            paused = turn.conversation.memory.setdefault("paused_timers", [])
-            if name not in paused:
-                paused.append(name)
+            # a timer armed before the hand-off committed: pause it like the others
+            turn.conversation.memory.setdefault("paused_timers", {})[name] = 0.0
             return
         self.fire(turn, f"{name}_due")
 
@@ -157,6 +171,11 @@ class DialogEngine:
                      "at": turn.now.isoformat(), "source_id": inbound.source_id}
                 )  # fmt: skip
 
+        mirror: dict[str, str] = conversation.memory.setdefault("timers", {})
+        for name in change.timers_cancelled:
+            mirror.pop(name, None)
+        mirror.update({t.name: t.due_at.isoformat() for t in change.timers_set})
+
     def _message(self, turn: Turn, say: Say, index: int) -> OutboxMessage:
         conversation = turn.conversation
         dialog = conversation.dialog or "common"
@@ -165,9 +184,7 @@ class DialogEngine:
             conversation_id=conversation.id,
             template=say.template,
             context=say.context,
-            buttons=[
-                {"action": b.action, "url": b.url, "label": b.label, "dialog": dialog} for b in say.buttons
-            ],
+            buttons=[{"action": b.action, "url": b.url, "label": b.label, "dialog": dialog} for b in say.buttons],
             language=conversation.language,
             step=conversation.step,
             created_at=turn.now,

@@ -322,7 +322,8 @@ PHRASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
                "employee", "seller", "owner", "actual person"),
         "ru": ("человек*", "живой", "живого", "оператор*", "менеджер*", "сотрудник*", "поддержк*",
                "консультант*", "вы бот", "ты бот", "не бот", "позовите", "соедините", "администратор*",
-               "жив*", "с человеком", "пообщаться с", "позвоните", "позвонить", "перезвоните", "продавец", "продавца", "продавцом",
+               "жив*", "с человеком", "пообщаться с", "позвоните", "позвонить", "перезвоните",
+               "продавец", "продавца", "продавцом",
                "руковод*", "специалист*"),
         "es": ("persona", "humano", "agente", "operador*", "alguien real", "persona real", "asesor*",
                "encargad*", "atencion al cliente", "servicio al cliente", "eres un bot", "es un bot",
@@ -396,15 +397,14 @@ PHRASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "fr": ("bonjour", "salut", "bonsoir", "coucou", "bjr", "slt", "hello", "allo", "yo", "re"),
     },
 }
-# fmt: on
 
 # Emoji that carry an answer; all other emoji and punctuation are dropped.
 EMOJI_WORDS: Final[dict[str, str]] = {"👍": "ok", "👌": "ok", "✅": "ok", "👎": "no", "🙏": "thanks"}
 
 # Negation words: a phrase of a NEGATABLE intent right after one of these does not count.
 NEGATIONS: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("not", "dont", "didnt", "havent", "hasnt", "never", "cant", "cannot", "wont", "isnt", "doesnt", "wasnt",
-           "arent", "aint"),
+    "en": ("not", "dont", "didnt", "havent", "hasnt", "never", "cant", "cannot", "wont", "isnt", "doesnt",
+           "wasnt", "arent", "aint"),
     "ru": ("не", "ни", "нельзя"),
     "es": ("no", "nunca", "ni", "tampoco"),
     "pt": ("nao", "nunca", "nem"),
@@ -416,34 +416,39 @@ NEGATABLE: Final[frozenset[str]] = frozenset(
 
 # Words that always hand the chat to a human (dispute, refund, scam, fraud, chargeback, police, lawyer).
 ESCALATION: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("dispute*", "refund*", "scam*", "fraud*", "chargeback*", "charge back", "police", "cops", "lawyer*",
-           "attorney*", "sue you", "court", "money back"),
+    "en": ("dispute*", "refund*", "scam*", "fraud*", "chargeback*", "charge back", "police", "cops",
+           "lawyer*", "attorney*", "sue you", "court", "money back"),
     "ru": ("спор", "спора", "спору", "споре", "спором", "споры", "оспор*", "диспут*", "возврат* денег",
-           "возврат* средств", "верните деньги", "вернуть деньги", "верните мои деньги", "рефанд", "мошенни*",
-           "мошен*", "обман*", "развод", "кидал*", "чарджбек*", "чарджбэк*", "полици*", "полиц*", "юрист*",
-           "адвокат*", "в суд", "суд", "судом", "заявлени* в полиц*"),
-    "es": ("reembols*", "devolucion del dinero", "devuelvan mi dinero", "devuelvanme*", "mi dinero de vuelta",
-           "estaf*", "fraud*", "disputa*", "contracargo*", "policia", "denuncia*", "abogad*", "demandar*", "ladron*"),
-    "pt": ("reembols*", "estorno", "estornar", "devolucao do dinheiro", "meu dinheiro de volta", "golpe*", "golpista*",
-           "fraud*", "disputa*", "chargeback", "policia", "advogad*", "procon", "processar", "processo"),
-    "fr": ("rembours*", "arnaqu*", "escroc*", "escroquer*", "fraud*", "litige*", "opposition", "police", "gendarmerie",
-           "avocat*", "plainte", "tribunal"),
+           "возврат* средств", "верните деньги", "вернуть деньги", "верните мои деньги", "рефанд",
+           "мошен*", "обман*", "развод", "кидал*", "чарджбек*", "чарджбэк*", "полици*", "юрист*",
+           "адвокат*", "в суд", "суд", "судом"),
+    "es": ("reembols*", "devolucion del dinero", "devuelvan mi dinero", "devuelvanme*",
+           "mi dinero de vuelta", "estaf*", "fraud*", "disputa*", "contracargo*", "policia", "denuncia*",
+           "abogad*", "demandar*", "ladron*"),
+    "pt": ("reembols*", "estorno", "estornar", "devolucao do dinheiro", "meu dinheiro de volta", "golpe*",
+           "golpista*", "fraud*", "disputa*", "chargeback", "policia", "advogad*", "procon", "processar"),
+    "fr": ("rembours*", "arnaqu*", "escroc*", "escroquer*", "fraud*", "litige*", "opposition", "police",
+           "gendarmerie", "avocat*", "plainte", "tribunal"),
 }
 
-# Language hints: function words and common buyer words (accent-free, lowercase) per language.
-LANGUAGE_WORDS: Final[dict[str, frozenset[str]]] = {
-    "en": frozenset("i im ive ill my me you your it its is are the a an to of and or for with on in this that what "
-                    "where when how why do does did dont didnt not have has was will can cant please pls thanks thank "
-                    "yes no hi hello order paid pay already still want u ur yet wrong item got"
-                    .split()),
-    "es": frozenset("el la los las lo un una es esta estoy mi mis tu que de del y o por para con como donde cuando "
-                    "ya pero muy mas hola gracias porfa favor quiero tengo puedo pedido pague pago no si se me le "
-                    "hay todavia aun llega talla tarjeta ahora despues".split()),
-    "pt": frozenset("o a os as um uma e eu meu minha voce vc de do da dos das que com pra para por como onde quando ja "
-                    "mas muito mais oi obrigado obrigada quero tenho posso pedido paguei nao sim ainda ta tem pode "
-                    "chegou chega cartao depois agora isso".split()),
-    "fr": frozenset("le la les un une des du de je j jai mon ma mes vous tu il elle est cest et ou pour avec pas ne "
-                    "quand comment merci bonjour oui non svp commande paye deja mais tres plus ca sur au aux".split()),
+# Language hints: common words (accent-free, lowercase, space separated) per Latin-script language.
+LANGUAGE_WORDS: Final[dict[str, str]] = {
+    "en": "i im ive ill my me you your it its is are the a an to of and or for with on in this that what "
+          "where when how why do does did dont didnt not have has was will can cant please pls thanks thank "
+          "yes no hi hello order paid pay already still want u ur yet wrong item got",
+    "es": "el la los las lo un una es esta estoy mi mis tu que de del y o por para con como donde cuando ya "
+          "pero muy mas hola gracias porfa favor quiero tengo puedo pedido pague pago no si se me le hay "
+          "todavia aun llega talla tarjeta ahora despues",
+    "pt": "o a os as um uma e eu meu minha voce vc de do da dos das que com pra para por como onde quando "
+          "ja mas muito mais oi obrigado obrigada quero tenho posso pedido paguei nao sim ainda ta tem pode "
+          "chegou chega cartao depois agora isso",
+    "fr": "le la les un une des du de je j jai mon ma mes vous tu il elle est cest et ou pour avec pas ne "
+          "quand comment merci bonjour oui non svp commande paye deja mais tres plus ca sur au aux",
 }
-# Characters that point to one language (checked on the raw text, before accents are stripped).
+# Letters that point to one language, and accents shared by some (checked before accents are stripped).
 LANGUAGE_LETTERS: Final[dict[str, str]] = {"es": "ñ¿¡", "pt": "ãõ", "fr": "èùœëîïûÿ"}
+SHARED_ACCENTS: Final[dict[str, str]] = {
+    "ç": "pt fr", "á": "es pt", "í": "es pt", "ó": "es pt", "ú": "es pt",
+    "â": "pt fr", "ê": "pt fr", "ô": "pt fr", "à": "fr", "é": "es pt fr",
+}
+# fmt: on

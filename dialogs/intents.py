@@ -19,6 +19,7 @@ from dialogs.intent_phrases import (
     NEGATABLE,
     NEGATIONS,
     PHRASES,
+    SHARED_ACCENTS,
 )
 
 
@@ -62,7 +63,7 @@ _REPEATS = re.compile(r"([^\W\d_])\1+")
 
 
 def _fold(text: str) -> str:
-    """Lowercase, drop apostrophes and accents, read emoji, collapse repeated letters (keeps clause breaks)."""
+    """Lowercase, drop apostrophes and accents, read emoji, collapse repeated letters; keeps punctuation."""
     for emoji, word in EMOJI_WORDS.items():
         text = text.replace(emoji, f" {word} ")
     text = _APOSTROPHES.sub("", text.lower())
@@ -100,7 +101,7 @@ def _one_edit(a: str, b: str) -> bool:
     """True when a and b differ by one insertion, deletion, substitution or swap of neighbours."""
     if len(a) > len(b):
         a, b = b, a
-    diffs = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
     if len(a) < len(b):
         i = diffs[0] if diffs else len(a)
         return len(b) - len(a) == 1 and a[i:] == b[i + 1 :]
@@ -157,7 +158,7 @@ _PATTERNS: Final[dict[str, dict[Intent, re.Pattern[str]]]] = {
 _VOCABULARY: Final[dict[str, _Vocabulary]] = {
     lang: _Vocabulary.build(
         (p for table in PHRASES.values() for p in table.get(lang, ())),
-        LANGUAGE_WORDS.get(lang, frozenset()) | frozenset(NEGATIONS[lang]),
+        (_fold(w) for w in (*LANGUAGE_WORDS.get(lang, "").split(), *NEGATIONS[lang])),
     )
     for lang in LANGUAGES
 }
@@ -166,12 +167,7 @@ _NEGATIONS: Final = {lang: frozenset(_fold(w) for w in words) for lang, words in
 _ESCALATION: Final = re.compile(
     "|".join(p.pattern for p in (_compile(v) for v in ESCALATION.values()) if p is not None)
 )
-_HINT_WORDS: Final[dict[str, frozenset[str]]] = {
-    lang: frozenset(_fold(w) for w in words) | _VOCABULARY[lang].words for lang, words in LANGUAGE_WORDS.items()
-}
-_SHARED_ACCENTS: Final = {"ç": ("pt", "fr"), "á": ("es", "pt"), "í": ("es", "pt"), "ó": ("es", "pt"),
-                          "ú": ("es", "pt"), "â": ("pt", "fr"), "ê": ("pt", "fr"), "ô": ("pt", "fr"), "à": ("fr",),
-                          "é": ("es", "pt", "fr")}  # fmt: skip
+_HINT_WORDS: Final[dict[str, frozenset[str]]] = {lang: _VOCABULARY[lang].words for lang in LANGUAGE_WORDS}
 
 
 def detect_language(text: str) -> str | None:
@@ -189,9 +185,9 @@ def detect_language(text: str) -> str | None:
             scores[lang] += 1 / len(owners)
     for lang, letters in LANGUAGE_LETTERS.items():
         scores[lang] += 2 * sum(lowered.count(c) for c in letters)
-    for char, langs in _SHARED_ACCENTS.items():
-        for lang in langs:
-            scores[lang] += lowered.count(char) / len(langs)
+    for char, langs in SHARED_ACCENTS.items():
+        for lang in langs.split():
+            scores[lang] += lowered.count(char) / len(langs.split())
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     (best, top), (_, second) = ranked[0], ranked[1]
     if top < 1 or (len(tokens) <= 2 and second > 0) or top - second < 0.5:

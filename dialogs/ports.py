@@ -15,7 +15,6 @@ from dialogs.model import (
     Inbound,
     Order,
     OutboxMessage,
-    OutboxStatus,
     Timer,
     TranscriptEntry,
 )

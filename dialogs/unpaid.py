@@ -4,11 +4,13 @@ cancellation stops it at once."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
 
 from dialogs.base import Dialog, DialogModel
+from dialogs.model import parse_time
 
 ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
 #: resting states: nothing more is sent, but a late payment is still welcome
@@ -35,11 +37,17 @@ class UnpaidModel(DialogModel):
         return self.turn.order.buyer.first_order
 
     def guide_still_timely(self) -> bool:
-        """After downtime, a guide that is due past the nudge time is skipped."""
-        return self.turn.now < self._placed() + self.turn.policy.unpaid.nudge_after
+        """After downtime, a guide firing later than the nudge would is skipped."""
+        unpaid = self.turn.policy.unpaid
+        return self._lateness() < unpaid.nudge_after - unpaid.payment_help_after
 
     def nudge_still_timely(self) -> bool:
-        return self.turn.now < self._placed() + self.turn.policy.unpaid.offer_after
+        unpaid = self.turn.policy.unpaid
+        return self._lateness() < unpaid.offer_after - unpaid.nudge_after
+
+    def _lateness(self) -> timedelta:
+        due = parse_time(self.turn.payload.get("due_at"))
+        return self.turn.now - due if due else timedelta(0)
 
     # callbacks
     def plan_first_follow_up(self) -> None:
@@ -140,9 +148,7 @@ class UnpaidModel(DialogModel):
 
         policy, order = self.turn.policy, self.turn.order
         tz = buyer_timezone(order.buyer.country, order.buyer.timezone)
-        promotion = next(
-            (p.name for p in policy.promotions if in_period(self.turn.now, tz, p.start, p.end)), None
-        )
+        promotion = next((p.name for p in policy.promotions if in_period(self.turn.now, tz, p.start, p.end)), None)
         stocks = [i.stock_left for i in order.items if i.stock_left is not None]
         stock_left = min(stocks) if stocks else None
         low = stock_left is not None and stock_left < policy.unpaid.low_stock_threshold

@@ -6,6 +6,7 @@ its MemoryJobStore holds nothing that a crash could lose."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -61,10 +62,8 @@ class FollowUpScheduler:
             )
             count += 1
         for timer_id in timers_cancelled:
-            try:
+            with contextlib.suppress(JobLookupError):
                 self.scheduler.remove_job(timer_id)
-            except JobLookupError:
-                pass
         return count
 
     def _fire(self, conversation_id: str, name: str, due_at: str) -> None:

@@ -98,9 +98,7 @@ def to_inbound(event: OrderEvent, received_at: datetime) -> Inbound:
 
 
 def validation_response(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> JSONResponse:
-    errors = [
-        {"field": ".".join(str(p) for p in (*prefix, *e["loc"])), "message": e["msg"]} for e in exc.errors()
-    ]
+    errors = [{"field": ".".join(str(p) for p in (*prefix, *e["loc"])), "message": e["msg"]} for e in exc.errors()]
     return JSONResponse({"detail": errors}, status_code=422)
 
 
@@ -132,7 +130,11 @@ def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": OrderEvent.model_json_schema(ref_template="#/components/schemas/{model}")}},
+                "content": {
+                    "application/json": {
+                        "schema": OrderEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+                    }
+                },
             }
         },
         summary="Post one order event (idempotent on event_id)",
@@ -167,7 +169,11 @@ def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
         rows = await runtime.store.transcript(order_id, after)
         return [{"seq": seq, **entry.to_dict()} for seq, entry in rows]
 
-    @router.get("/tasks", dependencies=[Depends(authorised)], summary="Seller tasks (price changes, lost orders, hand-offs)")
+    @router.get(
+        "/tasks",
+        dependencies=[Depends(authorised)],
+        summary="Seller tasks (price changes, lost orders, hand-offs)",
+    )
     async def get_tasks() -> Any:
         return await runtime.store.tasks()
 

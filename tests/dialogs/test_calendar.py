@@ -181,9 +181,7 @@ def test_quiet_end_inside_repeated_hour_never_moves_backwards():
     result = postpone_for_quiet_hours(second_occurrence, MADRID, time(21, 0), time(2, 30))
     assert result == utc(2026, 10, 25, 1, 30)  # the second 02:30
     first_occurrence = utc(2026, 10, 25, 0, 15)  # 02:15 CEST
-    assert postpone_for_quiet_hours(first_occurrence, MADRID, time(21, 0), time(2, 30)) == utc(
-        2026, 10, 25, 0, 30
-    )
+    assert postpone_for_quiet_hours(first_occurrence, MADRID, time(21, 0), time(2, 30)) == utc(2026, 10, 25, 0, 30)
 
 
 def test_naive_datetime_is_rejected():
@@ -432,9 +430,7 @@ def test_local_date_text_french_first_of_month_and_accents():
 
 def test_all_month_and_weekday_names_render():
     for lang in ("en", "ru", "es", "pt", "fr"):
-        days = {
-            local_time_text(utc(2026, 1, 5, 12) + timedelta(days=i), ZoneInfo("UTC"), lang) for i in range(7)
-        }
+        days = {local_time_text(utc(2026, 1, 5, 12) + timedelta(days=i), ZoneInfo("UTC"), lang) for i in range(7)}
         months = {local_date_text(date(2026, m, 10), lang) for m in range(1, 13)}
         assert len(days) == 7 and len(months) == 12
 

@@ -143,7 +143,9 @@ class WebBuyer:
         httpx.post(f"{self.url}/chat/api/messages", json={"session": self.session, "data": data}).raise_for_status()
 
 
-def placed_event(order_id: str, *, first_order: bool = True, event_id: str | None = None, **buyer: Any) -> dict[str, Any]:
+def placed_event(
+    order_id: str, *, first_order: bool = True, event_id: str | None = None, **buyer: Any
+) -> dict[str, Any]:
     return {
         "event_id": event_id or f"{order_id}-placed",
         "type": "order.placed",

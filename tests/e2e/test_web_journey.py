@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.process import BotProcess, placed_event, simple_event
+from tests.e2e.process import TOKEN, BotProcess, placed_event, simple_event
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +71,9 @@ def test_sigkill_between_follow_ups_loses_nothing_and_doubles_nothing(tmp_path: 
         assert "Pay for order K-1 now" in buyer.next_reply(timeout=20)["text"]
         assert "3% off" in buyer.next_reply(timeout=20)["text"]
         assert buyer.silence(4) == []
-        texts = [m["text"] for m in httpx.get(
-            f"{bot.url}/api/v1/orders/K-1/transcript", headers={"Authorization": "Bearer test-token-0123456789"}
-        ).json() if m["author"] == "bot"]  # fmt: skip
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        transcript = httpx.get(f"{bot.url}/api/v1/orders/K-1/transcript", headers=headers).json()
+        texts = [m["text"] for m in transcript if m["author"] == "bot"]
         assert len(texts) == len(set(texts)) == 4  # linked, guide, nudge, offer: each once
     finally:
         bot.stop()

@@ -1,0 +1,98 @@
+"""Hand-off to a person and back. While a person owns the chat the bot sends
+nothing automatic and the conversation's timers are paused with what was left
+of them; the hand-back re-arms them from now and resumes the same step."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from dialogs.base import Turn
+from dialogs.calendar import WorkingHours, buyer_timezone, local_time_text
+from dialogs.model import Cancel, Ownership, Schedule
+
+
+def working_hours(turn: Turn) -> WorkingHours:
+    policy = turn.policy
+    return WorkingHours(
+        tz=policy.store_timezone,
+        days=policy.working_days,
+        opens=policy.opens,
+        closes=policy.closes,
+        holiday_country=policy.holiday_country,
+    )
+
+
+def hand_off(turn: Turn, reason: str, *, quietly: bool = False) -> None:
+    """Give the chat to a person: pause timers, tell the buyer honestly when."""
+    conversation = turn.conversation
+    if conversation.ownership is not Ownership.BOT:
+        return
+    conversation.ownership = Ownership.WAITING
+    conversation.misunderstandings = 0
+    conversation.memory["handed_off_at"] = turn.now.isoformat()
+    conversation.memory["handoff_reason"] = reason
+    pause_timers(turn)
+    if not quietly:
+        turn.say("common/handoff", **_availability(turn))
+    turn.hand_off(reason)
+
+
+def _availability(turn: Turn) -> dict[str, Any]:
+    """Open now, or when the team is back, in the buyer's own time."""
+    hours = working_hours(turn)
+    period = hours.current_off_period(turn.now)
+    if period is None:
+        return {"team_away": False, "back_at": ""}
+    turn.conversation.memory["auto_reply_period"] = period[0].isoformat()
+    buyer = turn.order.buyer
+    tz = buyer_timezone(buyer.country, buyer.timezone)
+    return {"team_away": True, "back_at": local_time_text(period[1], tz, turn.conversation.language)}
+
+
+def buyer_wrote_while_waiting(turn: Turn) -> None:
+    """One honest auto-reply per off-period, never on top of a bot answer."""
+    hours = working_hours(turn)
+    period = hours.current_off_period(turn.now)
+    memory = turn.conversation.memory
+    if turn.conversation.ownership is not Ownership.WAITING or period is None:
+        return
+    if memory.get("auto_reply_period") == period[0].isoformat():
+        return
+    memory["auto_reply_period"] = period[0].isoformat()
+    buyer = turn.order.buyer
+    tz = buyer_timezone(buyer.country, buyer.timezone)
+    turn.say("common/away", back_at=local_time_text(period[1], tz, turn.conversation.language))
+
+
+def pause_timers(turn: Turn) -> None:
+    memory = turn.conversation.memory
+    pending: dict[str, str] = dict(memory.get("timers", {}))
+    for intent in turn.intents:  # this very turn may have armed or cancelled some
+        if isinstance(intent, Schedule):
+            pending[intent.name] = intent.due_at.isoformat()
+        elif isinstance(intent, Cancel):
+            pending.pop(intent.name, None)
+    paused = memory.setdefault("paused_timers", {})
+    for name, due in pending.items():
+        left = max((datetime.fromisoformat(due) - turn.now).total_seconds(), 0.0)
+        paused[name] = left
+    turn.cancel(*pending)
+
+
+def hand_back(turn: Turn) -> None:
+    """The agent is done: the same step goes on, its timers re-planned from
+    now; nothing is sent (no survey, no restart)."""
+    conversation = turn.conversation
+    conversation.ownership = Ownership.BOT
+    conversation.misunderstandings = 0
+    for key in ("handed_off_at", "handoff_reason", "agent", "auto_reply_period"):
+        conversation.memory.pop(key, None)
+    paused: dict[str, float] = conversation.memory.pop("paused_timers", {})
+    for name, seconds in paused.items():
+        turn.schedule(name, turn.now + timedelta(seconds=seconds))
+
+
+def agent_claimed(turn: Turn, agent: str) -> None:
+    turn.conversation.ownership = Ownership.AGENT
+    turn.conversation.memory["agent"] = agent
