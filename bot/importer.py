@@ -46,10 +46,12 @@ def read_events(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
                     yield number, f"not JSON: {exc}"
 
 
-def import_events(path: Path, base_url: str, token: str) -> ImportReport:
+def import_events(
+    path: Path, base_url: str, token: str, *, transport: httpx.BaseTransport | None = None
+) -> ImportReport:
     report = ImportReport()
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=base_url, headers=headers, timeout=30) as client:
+    with httpx.Client(base_url=base_url, headers=headers, timeout=30, transport=transport) as client:
         for number, event in read_events(path):
             if isinstance(event, str):
                 report.rejected.append(f"line {number}: {event}")

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import secrets
 import zlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dialogs.engine import DialogEngine
@@ -27,6 +27,8 @@ class Runtime:
         self.store, self.engine, self.clock = store, engine, clock
         self.sender: Sender | None = None
         self.timer_sink: TimerSink | None = None
+        #: called after every commit (e.g. the agents' door forwards buyer messages)
+        self.on_commit: list[Callable[[Commit], Awaitable[None]]] = []
         self._queues: list[asyncio.Queue[Inbound]] = [asyncio.Queue() for _ in range(workers)]
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight = 0
@@ -94,6 +96,11 @@ class Runtime:
             self.timer_sink(change.timers_set, cancelled)
         if change.outbox and self.sender is not None:
             await self.sender.enqueue(change.outbox)
+        for listener in self.on_commit:
+            try:
+                await listener(change)
+            except Exception:
+                log.exception("after-commit listener failed for %s", conversation.id)
 
     async def ensure_link_token(self, order_id: str) -> str:
         token = await self.store.token_for_order(order_id)

@@ -181,7 +181,8 @@ class Sender:
         if result.permanent:
             self.stats.failed += 1
             await self._finish(message, OutboxStatus.FAILED, result.error)
-            if self.on_unreachable is not None:
+            # our own fault (a bad token, say) says nothing about the buyer
+            if self.on_unreachable is not None and not result.extra.get("channel_fault"):
                 await self.on_unreachable(message.conversation_id)
             return None
         if result.retry_after is not None:

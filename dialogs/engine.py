@@ -28,7 +28,7 @@ from dialogs.model import (
     TranscriptEntry,
     parse_time,
 )
-from dialogs.orders import apply_event, new_order, trigger_for
+from dialogs.orders import apply_event, new_order, normalise_phone, trigger_for
 from dialogs.policy import Policy
 from dialogs.ports import Clock, Store
 
@@ -129,8 +129,8 @@ class DialogEngine:
         conversation.language = order.buyer.language or conversation.language
         if conversation.channel is None and order.buyer.telegram_chat_id is not None:
             conversation.channel, conversation.address = "telegram", str(order.buyer.telegram_chat_id)
-        elif conversation.channel is None and order.buyer.whatsapp_phone:
-            conversation.channel, conversation.address = "whatsapp", order.buyer.whatsapp_phone
+        elif conversation.channel is None and normalise_phone(order.buyer.whatsapp_phone):
+            conversation.channel, conversation.address = "whatsapp", normalise_phone(order.buyer.whatsapp_phone)
 
     def _on_follow_up(self, turn: Turn, change: Commit, timer_current: bool) -> None:
         name = turn.payload["timer"]

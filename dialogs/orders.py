@@ -3,6 +3,7 @@ arrive late, twice or out of order: the status never moves backwards."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,17 @@ _STATUS_OF = {
     "order.delivered": "delivered",
     "order.cancelled": "cancelled",
 }
+
+
+def normalise_phone(value: str | int | None) -> str | None:
+    """E.164: '+' and digits; spaces, dashes, dots, brackets and a leading 00 dropped."""
+    text = re.sub(r"[\s\-().]", "", str(value or ""))
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    digits = text.removeprefix("+")
+    if not digits.isdigit() or not 6 <= len(digits) <= 15:
+        return None
+    return "+" + digits
 
 
 def trigger_for(event_type: str) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -30,8 +32,12 @@ class FollowUpScheduler:
     def __init__(self, loop: asyncio.AbstractEventLoop, on_due: FireCallback) -> None:
         self.loop = loop
         self.on_due = on_due
+        self._store = MemoryJobStore()
+        #: committed timer changes waiting for the applier thread (None: stop)
+        self._changes: queue.SimpleQueue[tuple[list[Timer], list[str]] | None] = queue.SimpleQueue()
+        self._applier: threading.Thread | None = None
         self.scheduler = BackgroundScheduler(
-            jobstores={"default": MemoryJobStore()},
+            jobstores={"default": self._store},
             executors={"default": ThreadPoolExecutor(max_workers=4)},
             job_defaults={
                 # Overdue follow-ups always fire (late is better than lost); the
@@ -44,13 +50,33 @@ class FollowUpScheduler:
         )
 
     def start(self, timers: Iterable[Timer]) -> int:
-        count = self.apply(timers, ())
+        count = self._apply_now(timers, ())
         self.scheduler.start()
+        self._applier = threading.Thread(target=self._apply_changes, name="follow-up-applier", daemon=True)
+        self._applier.start()
         log.info("scheduler started with %d pending follow-up(s)", count)
         return count
 
     def apply(self, timers_set: Iterable[Timer], timers_cancelled: Iterable[str]) -> int:
-        """Mirror committed timer changes; `timers_cancelled` are timer ids."""
+        """Mirror committed timer changes; `timers_cancelled` are timer ids.
+        Once started this only queues them (in order) for the applier thread:
+        APScheduler's add_job/remove_job wait for its jobstore lock, which its
+        own thread holds while it submits a whole burst of due jobs (about
+        0.8 s for 10,000 on 2 cores), and the loop must never wait for that."""
+        timers_set, timers_cancelled = list(timers_set), list(timers_cancelled)
+        if self._applier is None:
+            return self._apply_now(timers_set, timers_cancelled)
+        self._changes.put((timers_set, timers_cancelled))
+        return len(timers_set)
+
+    def _apply_changes(self) -> None:
+        while (change := self._changes.get()) is not None:
+            try:
+                self._apply_now(*change)
+            except Exception:
+                log.exception("applying follow-up changes failed")
+
+    def _apply_now(self, timers_set: Iterable[Timer], timers_cancelled: Iterable[str]) -> int:
         count = 0
         for timer in timers_set:
             self.scheduler.add_job(
@@ -71,8 +97,13 @@ class FollowUpScheduler:
         self.loop.call_soon_threadsafe(self.on_due, timer)
 
     def pending(self) -> int:
-        return len(self.scheduler.get_jobs())
+        """Jobs in the store (no lock: `get_jobs` could stall the loop in a burst)."""
+        return len(self._store.get_all_jobs())
 
     def shutdown(self) -> None:
+        if self._applier is not None:
+            self._changes.put(None)
+            self._applier.join(timeout=5)
+            self._applier = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

@@ -137,9 +137,7 @@ class SqliteStore:
                 "DELETE FROM timers WHERE conversation_id = ? AND name = ?",
                 [(conv.id, name) for name in change.timers_cancelled],
             )
-            db.executemany(
-                "INSERT OR REPLACE INTO timers (conversation_id, name, due_us) VALUES (?, ?, ?)", timers
-            )
+            db.executemany("INSERT OR REPLACE INTO timers (conversation_id, name, due_us) VALUES (?, ?, ?)", timers)
             self._append(db, change.transcript)
             db.executemany("INSERT INTO tasks (data) VALUES (?)", tasks)
             db.execute(
@@ -162,9 +160,7 @@ class SqliteStore:
     # -- Outbox --------------------------------------------------------------
 
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxMessage]:
-        rows = await self._all(
-            "SELECT data FROM outbox WHERE status IN (?, ?) ORDER BY seq LIMIT ?", *PENDING, limit
-        )
+        rows = await self._all("SELECT data FROM outbox WHERE status IN (?, ?) ORDER BY seq LIMIT ?", *PENDING, limit)
         return [codec.decode_outbox(data) for (data,) in rows]
 
     async def get_outbox(self, message_id: str) -> OutboxMessage | None:
@@ -250,9 +246,7 @@ class SqliteStore:
         return row[0] if row else None
 
     async def token_for_order(self, order_id: str) -> str | None:
-        row = await self._one(
-            "SELECT token FROM link_tokens WHERE order_id = ? ORDER BY rowid DESC LIMIT 1", order_id
-        )
+        row = await self._one("SELECT token FROM link_tokens WHERE order_id = ? ORDER BY rowid DESC LIMIT 1", order_id)
         return row[0] if row else None
 
     async def bind(self, channel: str, address: str, conversation_id: str) -> None:

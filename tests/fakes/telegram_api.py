@@ -1,11 +1,11 @@
-"""Fake Telegram Bot API server for tests: real HTTP on 127.0.0.1 in a daemon thread, plus a buyer-side driving API.
+"""Fake Telegram Bot API for tests: real HTTP on 127.0.0.1 in a daemon thread, plus a buyer-side driving API.
 
 Example fixture (conftest.py)::
 
     @pytest.fixture
     def fake_tg():
         with FakeTelegram(token="123:ABC", rate_limits=False) as fake:
-            yield fake  # fake.base_url -> Bot(session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url)))
+            yield fake  # Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url)))
 """
 
 from __future__ import annotations
@@ -19,18 +19,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.fakes.telegram_core import Pending, TelegramCore
-from tests.fakes.telegram_models import CallbackAnswer, SentMessage, bad_request
+from tests.fakes.telegram_methods import TelegramCore
+from tests.fakes.telegram_models import CallbackAnswer, SentMessage
 from tests.fakes.telegram_server import FakeTelegramServer
+from tests.fakes.telegram_state import Pending
 
 __all__ = ["CallbackAnswer", "FakeTelegram", "SentMessage"]
 
 
 class FakeTelegram(TelegramCore):
-    """Thread-safe fake Bot API. Construction kwargs: see TelegramCore (rate limits, webhook retry timing...)."""
+    """Thread-safe fake Bot API. Constructor kwargs: see TelegramState (rate limits, webhook retry timing)."""
 
-    def __init__(self, token: str = "123:ABC", **kwargs: Any) -> None:
-        super().__init__(token, **kwargs)
+    def _setup(self) -> None:
+        super()._setup()
         self.base_url = ""
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -105,7 +106,9 @@ class FakeTelegram(TelegramCore):
             self._changed()
             return uid
 
-    def _user_obj(self, user_id: int, first_name: str, language_code: str | None, username: str | None) -> dict:
+    def _user_obj(
+        self, user_id: int, first_name: str, language_code: str | None, username: str | None
+    ) -> dict:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
@@ -132,9 +135,19 @@ class FakeTelegram(TelegramCore):
                 chat = {"id": chat_id, "type": "private", "first_name": first_name}
                 chat.update({"username": username} if username else {})
             else:
-                chat = self._chats.get(chat_id) or self._chat_obj(chat_id)
+                chat = self._chats.get(chat_id) or {
+                    "id": chat_id,
+                    "type": "supergroup",
+                    "title": f"Group {chat_id}",
+                    "is_forum": True,
+                }
             self._chats[chat_id] = chat
-            msg: dict[str, Any] = {"message_id": 0, "from": user, "chat": dict(chat), "date": int(time.time())}
+            msg: dict[str, Any] = {
+                "message_id": 0,
+                "from": user,
+                "chat": dict(chat),
+                "date": int(time.time()),
+            }
             msg.update(content)
             if message_thread_id is not None and chat_id < 0:
                 if (chat_id, message_thread_id) not in self._topics:
@@ -161,10 +174,14 @@ class FakeTelegram(TelegramCore):
         content: dict[str, Any] = {"text": text}
         if text.startswith("/"):
             command = text.split()[0]
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}]
+            content["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(command.encode("utf-16-le")) // 2}
+            ]
         return self._user_message(chat_id, content, **kwargs)
 
-    def _user_media(self, kind: str, chat_id: int, file_id: str | None, caption: str | None, **kw: Any) -> int:
+    def _user_media(
+        self, kind: str, chat_id: int, file_id: str | None, caption: str | None, **kw: Any
+    ) -> int:
         content_bytes = kw.pop("content", b"")
         info = self.register_file(kind, content_bytes, file_id=file_id, file_name=kw.pop("file_name", None))
         content: dict[str, Any] = {kind: self.media_object(info)}
@@ -172,10 +189,14 @@ class FakeTelegram(TelegramCore):
             content["caption"] = caption
         return self._user_message(chat_id, content, **kw)
 
-    def user_sends_photo(self, chat_id: int, file_id: str | None = None, *, caption: str | None = None, **kw: Any) -> int:
+    def user_sends_photo(
+        self, chat_id: int, file_id: str | None = None, *, caption: str | None = None, **kw: Any
+    ) -> int:
         return self._user_media("photo", chat_id, file_id, caption, **kw)
 
-    def user_sends_video(self, chat_id: int, file_id: str | None = None, *, caption: str | None = None, **kw: Any) -> int:
+    def user_sends_video(
+        self, chat_id: int, file_id: str | None = None, *, caption: str | None = None, **kw: Any
+    ) -> int:
         return self._user_media("video", chat_id, file_id, caption, **kw)
 
     def user_sends_document(
@@ -202,14 +223,16 @@ class FakeTelegram(TelegramCore):
         language_code: str | None = "en",
         force: bool = False,
     ) -> str:
-        """Press an inline button -> callback_query_id. The button must be on the message unless force=True."""
+        """Press an inline button -> callback_query_id; the button must exist unless force=True."""
         with self._lock:
             msg = self._messages.get((chat_id, message_id))
             if not force:
                 rows = (msg or {}).get("reply_markup", {}).get("inline_keyboard", [])
                 data = [b.get("callback_data") for row in rows for b in row]
                 if callback_data not in data:
-                    raise ValueError(f"message {message_id} in chat {chat_id} has no button {callback_data!r}: {data}")
+                    raise ValueError(
+                        f"message {message_id} in chat {chat_id} has no button {callback_data!r}: {data}"
+                    )
             qid = str(next(self._query_ids))
             uid = user_id if user_id is not None else (chat_id if chat_id > 0 else 1_000_001)
             query: dict[str, Any] = {
@@ -233,7 +256,13 @@ class FakeTelegram(TelegramCore):
 
     # ----------------------------------------------------------------- fault injection
     def fail_next(
-        self, method: str, status: int = 500, times: int = 1, *, description: str | None = None, retry_after: int = 1
+        self,
+        method: str,
+        status: int = 500,
+        times: int = 1,
+        *,
+        description: str | None = None,
+        retry_after: int = 1,
     ) -> None:
         """Next `times` calls of `method` ("*" = any) fail with `status` (500, 502, 429, 403, ...)."""
         with self._lock:
@@ -308,7 +337,9 @@ class FakeTelegram(TelegramCore):
     def _unread(self, chat_id: int, thread_id: int | None) -> list[SentMessage]:
         return [m for m in self.messages_to(chat_id, thread_id) if m.seq not in self._read]
 
-    def unread(self, chat_id: int, thread_id: int | None = None, *, mark_read: bool = True) -> list[SentMessage]:
+    def unread(
+        self, chat_id: int, thread_id: int | None = None, *, mark_read: bool = True
+    ) -> list[SentMessage]:
         with self._lock:
             out = self._unread(chat_id, thread_id)
             if mark_read:
@@ -325,12 +356,14 @@ class FakeTelegram(TelegramCore):
 
     def _timeout_error(self, chat_id: int, n: int, timeout: float) -> TimeoutError:
         got = [(m.method, m.text) for m in self.messages_to(chat_id)]
-        return TimeoutError(f"expected {n} unread message(s) to chat {chat_id} within {timeout}s; all sent: {got}")
+        return TimeoutError(
+            f"expected {n} unread message(s) to chat {chat_id} within {timeout}s; all sent: {got}"
+        )
 
     def wait_for_messages(
         self, chat_id: int, n: int = 1, timeout: float = 5.0, *, thread_id: int | None = None
     ) -> list[SentMessage]:
-        """Block until `n` unread messages to the chat exist; return them (oldest first) and mark them read."""
+        """Block until `n` unread messages to the chat exist; return them (oldest first), marked read."""
         found = self.wait_for(lambda: self._take_unread(chat_id, n, thread_id), timeout, what="")
         if found is None:
             raise self._timeout_error(chat_id, n, timeout)
@@ -344,10 +377,14 @@ class FakeTelegram(TelegramCore):
             raise self._timeout_error(chat_id, n, timeout)
         return found
 
-    def next_message(self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None) -> SentMessage:
+    def next_message(
+        self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None
+    ) -> SentMessage:
         return self.wait_for_messages(chat_id, 1, timeout, thread_id=thread_id)[0]
 
-    async def anext_message(self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None) -> SentMessage:
+    async def anext_message(
+        self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None
+    ) -> SentMessage:
         return (await self.await_messages(chat_id, 1, timeout, thread_id=thread_id))[0]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition") -> Any:
@@ -364,7 +401,9 @@ class FakeTelegram(TelegramCore):
                 self._cond.wait(min(remaining, 0.1))
             return value
 
-    async def await_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition") -> Any:
+    async def await_for(
+        self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition"
+    ) -> Any:
         deadline = time.monotonic() + timeout
         while not (value := predicate()):
             if time.monotonic() >= deadline:
@@ -390,7 +429,13 @@ class FakeTelegram(TelegramCore):
 
     def clear_records(self) -> None:
         with self._lock:
-            for records in (self.sent, self.edits, self.deleted, self.callback_answers, self.webhook_attempts):
+            for records in (
+                self.sent,
+                self.edits,
+                self.deleted,
+                self.callback_answers,
+                self.webhook_attempts,
+            ):
                 records.clear()
             self.calls.clear()
             self.requests_by_method.clear()
@@ -398,7 +443,9 @@ class FakeTelegram(TelegramCore):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Standalone fake Telegram Bot API (driving API under /_fake/)")
+    parser = argparse.ArgumentParser(
+        description="Standalone fake Telegram Bot API (driving API under /_fake/)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123:ABC")

@@ -257,7 +257,9 @@ def visible_text(text: str, parse_mode: str | None) -> str:
             offset = len(text[: m.start()].encode())
             if name not in HTML_TAGS:
                 kind = "end" if closing else "start"
-                raise bad_request(f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset {offset}')
+                raise bad_request(
+                    f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset {offset}'
+                )
             if not closing:
                 stack.append(name)
             elif not stack or stack[-1] != name:
@@ -269,7 +271,9 @@ def visible_text(text: str, parse_mode: str | None) -> str:
             else:
                 stack.pop()
         if stack:
-            raise bad_request(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+            raise bad_request(
+                f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\""
+            )
         return html.unescape(_TAG_RE.sub("", text))
     if mode == "markdownv2":
         i, in_code = 0, False
@@ -319,17 +323,21 @@ def check_markup(markup: Any) -> dict[str, Any] | None:
     if rows is None:
         return markup
     if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-        raise bad_request("field \"inline_keyboard\" of the InlineKeyboardMarkup must be an Array of Arrays")
+        raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
-                raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
             if "callback_data" in button:
                 size = len(str(button["callback_data"]).encode())
                 if not 1 <= size <= MAX_CALLBACK_DATA:
                     raise bad_request("BUTTON_DATA_INVALID")
             elif len(button) == 1:
-                raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+                raise bad_request(
+                    "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+                )
     return markup
 
 

@@ -11,16 +11,29 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.telegram_core import PollTicket
 from tests.fakes.telegram_models import ApiError, UploadedFile
+from tests.fakes.telegram_state import PollTicket
 
 if TYPE_CHECKING:
     from tests.fakes.telegram_api import FakeTelegram
 
 log = logging.getLogger(__name__)
 CONTROL_ACTIONS = frozenset(
-    "user_sends user_sends_photo user_sends_video user_sends_document user_presses redeliver block_chat "
-    "unblock_chat fail_next add_latency set_rate_limits create_topic clear_records".split()
+    [
+        "user_sends",
+        "user_sends_photo",
+        "user_sends_video",
+        "user_sends_document",
+        "user_presses",
+        "redeliver",
+        "block_chat",
+        "unblock_chat",
+        "fail_next",
+        "add_latency",
+        "set_rate_limits",
+        "create_topic",
+        "clear_records",
+    ]
 )
 
 
@@ -113,7 +126,9 @@ class FakeTelegramServer:
             return web.json_response(e.body(), status=e.status)
         except ValueError as e:
             return web.json_response(ApiError(400, f"Bad Request: {e}").body(), status=400)
-        except Exception as e:  # a bug in the fake: keep it visible (fake.internal_errors) and answer like Telegram
+        except (
+            Exception
+        ) as e:  # a bug in the fake: keep it visible (fake.internal_errors) and answer like Telegram
             log.exception("fake Telegram failed on %s", method)
             self.fake.internal_errors.append(f"{method}: {type(e).__name__}: {e}")
             return web.json_response(ApiError(500, "Internal Server Error").body(), status=500)

@@ -30,7 +30,9 @@ TOKEN = "123:ABC"
 
 
 def kb(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=d, callback_data=d) for d in data]])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=d, callback_data=d) for d in data]]
+    )
 
 
 @pytest.fixture
@@ -53,7 +55,9 @@ async def test_get_me(bot: Bot) -> None:
 
 
 async def test_send_message_with_inline_keyboard_is_recorded(fake: FakeTelegram, bot: Bot) -> None:
-    msg = await bot.send_message(42, "<b>Hi</b> &amp; welcome", parse_mode="HTML", reply_markup=kb("yes", "no"))
+    msg = await bot.send_message(
+        42, "<b>Hi</b> &amp; welcome", parse_mode="HTML", reply_markup=kb("yes", "no")
+    )
     assert msg.chat.id == 42 and msg.from_user and msg.from_user.is_bot
     assert msg.reply_markup and msg.reply_markup.inline_keyboard[0][1].callback_data == "no"
     [rec] = fake.messages_to(42)
@@ -93,11 +97,37 @@ async def test_long_polling_returns_promptly(fake: FakeTelegram, bot: Bot) -> No
     assert 0.9 < time.monotonic() - started < 3
 
 
+async def test_second_poller_terminates_the_first(fake: FakeTelegram, bot: Bot) -> None:
+    first = asyncio.create_task(bot.get_updates(timeout=5))
+    await asyncio.sleep(0.2)
+    second = asyncio.create_task(bot.get_updates(timeout=5))
+    with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
+        await asyncio.wait_for(first, 3)
+    fake.user_sends(1, "x")
+    assert len(await asyncio.wait_for(second, 3)) == 1
+
+
+async def test_strict_chats_reject_unknown_chat() -> None:
+    with FakeTelegram(TOKEN, strict_chats=True) as fake:
+        bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(fake.base_url)))
+        try:
+            with pytest.raises(TelegramBadRequest, match="chat not found"):
+                await bot.send_message(77, "hello?")
+            fake.user_sends(77, "hi")
+            fake.user_sends(-1007, "group hi", user_id=5)
+            await bot.send_message(77, "hello")
+            await bot.send_message(-1007, "hello group")
+        finally:
+            await bot.session.close()
+
+
 async def test_body_encodings_and_errors(fake: FakeTelegram) -> None:
     markup = json.dumps({"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]})
     async with aiohttp.ClientSession() as http:
         url = f"{fake.base_url}/bot{TOKEN}"
-        async with http.post(f"{url}/sendMessage", data={"chat_id": "5", "text": "123", "reply_markup": markup}) as r:
+        async with http.post(
+            f"{url}/sendMessage", data={"chat_id": "5", "text": "123", "reply_markup": markup}
+        ) as r:
             body = await r.json()
             assert r.status == 200 and body["result"]["text"] == "123"
             assert body["result"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "go"
@@ -112,7 +142,11 @@ async def test_body_encodings_and_errors(fake: FakeTelegram) -> None:
         async with http.get(f"{url}/getMe") as r:
             assert r.status == 200
         async with http.post(f"{fake.base_url}/bot1:WRONG/getMe") as r:
-            assert r.status == 401 and await r.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            assert r.status == 401 and await r.json() == {
+                "ok": False,
+                "error_code": 401,
+                "description": "Unauthorized",
+            }
         async with http.post(f"{url}/noSuchMethod") as r:
             assert r.status == 404 and (await r.json())["description"] == "Not Found"
     assert [m.text for m in fake.messages_to(5)] == ["123", None, "json"]
@@ -263,7 +297,9 @@ async def test_commands_chat_and_sync_wait(fake: FakeTelegram, bot: Bot) -> None
     fake.user_sends(50, "hi", first_name="Bob")
     assert (await bot.get_chat(50)).first_name == "Bob"
     got: list[str | None] = []
-    waiter = threading.Thread(target=lambda: got.extend(m.text for m in fake.wait_for_messages(50, 2, timeout=3)))
+    waiter = threading.Thread(
+        target=lambda: got.extend(m.text for m in fake.wait_for_messages(50, 2, timeout=3))
+    )
     waiter.start()
     await bot.send_message(50, "one")
     await bot.send_message(50, "two")
@@ -280,7 +316,9 @@ async def test_polling_dispatcher_end_to_end(fake: FakeTelegram, bot: Bot) -> No
     async def echo(message: Message) -> None:
         await message.answer(f"echo: {message.text}")
 
-    task = asyncio.create_task(dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False))
+    task = asyncio.create_task(
+        dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
+    )
     try:
         fake.user_sends(60, "ping")
         reply = await fake.anext_message(60, timeout=5)
