@@ -35,6 +35,7 @@ class Runtime:
         self._idle = asyncio.Event()
         self._idle.set()
         self.handled = 0
+        self._failures: dict[str, int] = {}
 
     async def submit(self, inbound: Inbound) -> bool:
         """Durably accept `inbound` (False: seen before) and queue it."""
@@ -79,7 +80,15 @@ class Runtime:
                     await self._after_commit(change)
                 self.handled += 1
             except Exception:
-                log.exception("handling %s failed; it stays in the inbox", inbound.source_id)
+                # e.g. Redis restarting: the input is safe (inbox, or the timer in
+                # the store), so try again later instead of waiting for a restart
+                attempt = self._failures.get(inbound.source_id, 0) + 1
+                self._failures[inbound.source_id] = attempt
+                delay = min(0.5 * 2**attempt, 30.0)
+                log.exception("handling %s failed (attempt %d); retrying in %.1fs", inbound.source_id, attempt, delay)
+                asyncio.get_running_loop().call_later(delay, self._enqueue, inbound)
+            else:
+                self._failures.pop(inbound.source_id, None)
             finally:
                 self._in_flight -= 1
                 if self._in_flight == 0:

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from bot.api.events import OrderEvent, to_inbound
 from bot.app import all_dialogs
-from bot.channels.telegram import TelegramDoor
+from bot.channels.telegram import TelegramDoor, bot_username
 from bot.channels.telegram_binding import parse_amount
 from bot.channels.telegram_send import TelegramChannel, make_bot
 from bot.config import ROOT, Settings
@@ -329,3 +329,7 @@ def test_amounts_are_read_like_people_write_them() -> None:
     readings = {t: parse_amount(t) for t in ("25", "25.00", "25,00", "$25", "25 USD", "USD 1,234.50", "1 234,50", "no")}
     assert [str(v) if v is not None else None for v in readings.values()] == [
         "25", "25.00", "25.00", "25", "25", "1234.50", "1234.50", None]  # fmt: skip
+
+
+async def test_bot_username_comes_from_get_me(fake: FakeTelegram, tmp_path: Path) -> None:
+    assert await bot_username(settings_for(fake, tmp_path)) == "buyerbot_test_bot"

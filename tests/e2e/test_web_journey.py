@@ -3,6 +3,7 @@ chat, on a policy of seconds; and the process killed between follow-ups."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import httpx
 import pytest
 
 from tests.e2e.process import TOKEN, BotProcess, placed_event, simple_event
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 
@@ -77,3 +79,25 @@ def test_sigkill_between_follow_ups_loses_nothing_and_doubles_nothing(tmp_path: 
         assert len(texts) == len(set(texts)) == 4  # linked, guide, nudge, offer: each once
     finally:
         bot.stop()
+
+
+def test_redis_backend_survives_a_redis_restart_between_follow_ups(tmp_path: Path) -> None:
+    (tmp_path / "redis").mkdir()
+    with RedisServer(tmp_path / "redis") as redis:
+        bot = BotProcess(tmp_path, store_url=redis.url).start()
+        try:
+            bot.post_event(placed_event("R-1"))
+            buyer = bot.bind_web_chat("R-1")
+            buyer.next_reply()  # linked
+            assert "Step-by-step help" in buyer.next_reply()["text"]
+            redis.kill()  # SIGKILL: only what AOF has survives
+            time.sleep(2.5)  # the nudge comes due while Redis is down
+            redis.restart()
+            assert "Pay for order R-1 now" in buyer.next_reply(timeout=30)["text"]
+            assert "3% off" in buyer.next_reply(timeout=30)["text"]
+            assert buyer.silence(4) == []
+            bot.kill()  # and the bot itself, for good measure
+            bot.start()
+            assert buyer.silence(3) == []
+        finally:
+            bot.stop()
