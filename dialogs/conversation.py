@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.base import Turn
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
-from dialogs.intents import match_intent, mentions_escalation_words
+from dialogs.intents import detect_language, match_intent, mentions_escalation_words
 from dialogs.model import Commit, Ownership, TranscriptEntry
 from dialogs.status import order_status
 
@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 MAX_TEXT = 4096
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 #: intents every dialog step understands the same way
+LANGUAGES = ("en", "ru", "es", "pt", "fr")
 SMALL_TALK = {"thanks": "common/you_are_welcome", "greeting": "common/greeting"}
+
+
+def supported_language(code: object) -> str | None:
+    """ "pt-BR" -> "pt"; None for a language we don't write in."""
+    short = str(code or "").lower().replace("_", "-").split("-")[0]
+    return short if short in LANGUAGES else None
 
 
 def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
@@ -38,6 +45,7 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     conversation.buyer_replied = True
     conversation.last_buyer_message_at = turn.now
     text = str(payload.get("text") or "")[:MAX_TEXT]
+    _choose_language(turn, text)
     media = payload.get("media") or []
     shown = text or f"[{payload.get('action') or ', '.join(m.get('kind', '?') for m in media) or 'message'}]"
     change.transcript.append(TranscriptEntry(conversation.id, turn.now, "buyer", shown))
@@ -48,6 +56,20 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
         _on_button(engine, turn)
     elif trigger == "buyer_message":
         _on_text(engine, turn, text, media)
+
+
+def _choose_language(turn: Turn, text: str) -> None:
+    """The order's buyer language wins; else the channel's, else the text's."""
+    if supported_language(turn.order.buyer.language):
+        return
+    memory = turn.conversation.memory
+    from_channel = supported_language(turn.payload.get("language_code"))
+    if from_channel and memory.get("language_from") != "text":
+        turn.conversation.language, memory["language_from"] = from_channel, "channel"
+    elif memory.get("language_from") is None:
+        detected = supported_language(detect_language(text)) if text else None
+        if detected:
+            turn.conversation.language, memory["language_from"] = detected, "text"
 
 
 def _on_button(engine: DialogEngine, turn: Turn) -> None:

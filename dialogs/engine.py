@@ -10,7 +10,7 @@ from datetime import datetime
 
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import buyer_timezone, postpone_for_quiet_hours
-from dialogs.conversation import react_to_agent, react_to_buyer
+from dialogs.conversation import react_to_agent, react_to_buyer, supported_language
 from dialogs.handoff import hand_off
 from dialogs.model import (
     Cancel,
@@ -126,7 +126,7 @@ class DialogEngine:
             return False
 
     def _adopt_buyer(self, conversation: Conversation, order: Order) -> None:
-        conversation.language = order.buyer.language or conversation.language
+        conversation.language = supported_language(order.buyer.language) or conversation.language
         if conversation.channel is None and order.buyer.telegram_chat_id is not None:
             conversation.channel, conversation.address = "telegram", str(order.buyer.telegram_chat_id)
         elif conversation.channel is None and normalise_phone(order.buyer.whatsapp_phone):

@@ -30,7 +30,7 @@ class Ownership(StrEnum):
 class Buyer:
     id: str
     name: str = ""
-    language: str = "en"
+    language: str = ""
     country: str = ""
     timezone: str | None = None
     first_order: bool = False

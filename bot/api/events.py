@@ -27,7 +27,8 @@ ORDER_ID = r"^[A-Za-z0-9_-]{1,40}$"
 class BuyerIn(BaseModel):
     id: str = Field(min_length=1, max_length=100)
     name: str = Field("", max_length=200)
-    language: str = Field("en", max_length=16)
+    #: the buyer's language (en, ru, es, pt, fr; others fall back); empty: unknown
+    language: str = Field("", max_length=16)
     country: str = Field("", max_length=2)
     timezone: str | None = Field(None, max_length=64)
     first_order: bool = False
