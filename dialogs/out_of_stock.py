@@ -29,7 +29,9 @@ class OutOfStockState(StrEnum):
 class OutOfStockModel(DialogModel):
     def alternatives(self) -> list[dict[str, Any]]:
         data = self.turn.order.facts.get("item.out_of_stock", {})
-        return list(data.get("alternatives", []))[:MAX_ALTERNATIVES]
+        offered = [a for a in data.get("alternatives", []) if isinstance(a, dict)][:MAX_ALTERNATIVES]
+        # every field present, so templates never meet a missing one
+        return [{"title": str(a.get("title", "")), "url": str(a.get("url", "")), "price": a.get("price", "")} for a in offered]
 
     def _buttons(self) -> list[Button]:
         buttons = [

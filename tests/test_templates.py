@@ -128,6 +128,9 @@ def sample(language: str) -> dict[str, Any]:
     }
 
 
+#: in a variant: the dialog does not pass this variable at all
+ABSENT = object()
+
 #: the branches worth rendering, per template (the sample context is always one of them)
 VARIANTS: dict[str, list[dict[str, Any]]] = {
     "common/order_status": [
@@ -138,7 +141,14 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"status": "awaiting_pickup", "deadline": ""},
     ],
     "common/handoff": [{"team_away": True}, {"team_away": False, "back_at": ""}],
-    "common/binding_failed": [{"locked": True, "attempts_left": 0}, {"locked": False}],
+    "common/binding_failed": [
+        {"locked": True, "attempts_left": 0},
+        {"locked": True, "attempts_left": 0, "retry_minutes": 1},
+        {"locked": False, "attempts_left": 1},
+        {"locked": False, "attempts_left": 0},
+        {"locked": True, "attempts_left": ABSENT, "retry_minutes": ABSENT},  # Telegram passes only `locked`
+        {"locked": False, "attempts_left": ABSENT, "retry_minutes": ABSENT},
+    ],
     "common/welcome_bound": [{"buyer_name": ""}],
     "device_video/missing": [
         {"need_video": v, "need_photo": p, "bad_link": b}
@@ -155,16 +165,15 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     "shipping/at_customs": [{"slow": True}, {"slow": False, "tracking_url": ""}],
     "shipping/how_did_it_go": [{"buyer_name": ""}],
     "shipping/shipped": [{"tracking_url": "", "eta": ""}],
-    "unpaid/nudge": [
-        {"promotion": pr, "stock_left": st} for pr in ("Double 11", None) for st in (3, 1, None)
-    ],
+    "unpaid/nudge": [{"promotion": pr, "stock_left": st} for pr in ("Double 11", None) for st in (3, 1, None)],
     "unpaid/payment_help": [{"buyer_name": ""}],
 }
 
 
 def render(path: str, language: str, **overrides: Any) -> str:
     name, channel = split_name(path)
-    return renderer.text(name, language, {**sample(language), **overrides}, channel)
+    context = {k: v for k, v in {**sample(language), **overrides}.items() if v is not ABSENT}
+    return renderer.text(name, language, context, channel)
 
 
 def renders(path: str, language: str) -> list[str]:
@@ -327,3 +336,17 @@ def test_button_labels_are_translated(language: str) -> None:
 def test_cancellation_reason_keeps_the_english_label(language: str) -> None:
     text = render("out_of_stock/how_to_cancel.j2", language)
     assert "(Buyer ordered wrong product)" in text
+
+
+URL = re.compile(r"https?://[^\s()]+")
+
+
+@pytest.mark.parametrize("language", (EN, *LANGUAGES))
+@pytest.mark.parametrize("path", EN_FILES)
+def test_links_stand_apart_from_the_text(language: str, path: str) -> None:
+    """A link glued to the next word (a lost newline) breaks it in every chat app."""
+    known = {v for v in sample(language).values() if isinstance(v, str) and v.startswith("http")}
+    known |= {alt["url"] for alt in sample(language)["alternatives"]}
+    for text in renders(path, language):
+        for link in URL.findall(text):
+            assert link.rstrip(".,;:!?") in known, f"{language}/{path}: {link!r}"
