@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import os
 import platform
 import resource
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from datetime import time as dtime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.storage import open_store
 from dialogs.engine import DialogEngine
-from dialogs.model import Commit, Conversation, Inbound, OutboxMessage, Timer
+from dialogs.model import Commit, Conversation, Inbound, Timer
 from dialogs.policy import Policy, load_policy
 from dialogs.ports import Capabilities, RenderedMessage, SendResult, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
@@ -85,9 +86,23 @@ class StallMonitor:
     def __init__(self, tick: float = TICK) -> None:
         self.tick = tick
         self.lateness: list[float] = []
+        #: (generation, seconds) of every cyclic-GC pass while running
+        self.gc_pauses: list[tuple[int, float]] = []
+        self._gc_began = 0.0
         self._task: asyncio.Task[None] | None = None
 
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_began = time.perf_counter()
+        else:
+            self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_began))
+
+    @property
+    def gc_max(self) -> float:
+        return max((p for _, p in self.gc_pauses), default=0.0)
+
     def start(self) -> None:
+        gc.callbacks.append(self._on_gc)
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
@@ -98,8 +113,11 @@ class StallMonitor:
 
     def reset(self) -> None:
         self.lateness = []
+        self.gc_pauses = []
 
     async def stop(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)

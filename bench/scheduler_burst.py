@@ -234,7 +234,7 @@ def report(results: Sequence[Result]) -> str:
         rows.append([
             r.name, f"{len(r.fired):,}", f"{r.missed:,}",
             ms(pct(r.fired, 50)), ms(pct(r.fired, 99)), ms(r.spread),
-            ms(r.stall.max), ms(r.stall.p(99)),
+            ms(r.stall.max), ms(r.stall.p(99)), ms(r.stall.gc_max),
             ratio(r.spread, base.spread) if base else "n/a",
             ratio(r.stall.max, base.stall.max) if base else "n/a",
         ])  # fmt: skip
@@ -242,7 +242,7 @@ def report(results: Sequence[Result]) -> str:
         f"### Burst: {results[0].n:,} follow-ups due in the same second ({machine()})",
         "",
         table(["setup", "fired", "missed", "due→fired p50", "p99", "max (spread)",
-               "loop stall max", "stall p99", "spread vs baseline", "stall vs baseline"], rows),  # fmt: skip
+               "loop stall max", "stall p99", "longest GC pass", "spread vs baseline", "stall vs baseline"], rows),  # fmt: skip
     ]
     ours = [r for r in results if r.handed is not None]
     if ours:

@@ -116,12 +116,10 @@ def handed_off_at(conversation: Conversation, fallback: datetime) -> datetime:
     return parse_time(conversation.memory.get("handed_off_at")) or fallback
 
 
-async def queue_item(store: Store, rules: HandoffRules, conversation: Conversation, now: datetime) -> QueueItem | None:
+async def queue_item(store: Store, rules: HandoffRules, conversation_id: str, now: datetime) -> QueueItem | None:
     """The queue entry of one conversation, None when the bot owns it."""
-    if conversation.ownership is Ownership.BOT:
-        return None
-    _, order = await store.load(conversation.id)
-    if order is None:
+    conversation, order = await store.load(conversation_id)
+    if conversation is None or order is None or conversation.ownership is Ownership.BOT:
         return None
     since = handed_off_at(conversation, now)
     rows = await store.transcript(conversation.id)
@@ -141,7 +139,9 @@ async def build_queue(store: Store, rules: HandoffRules, now: datetime) -> list[
     """Conversations waiting for or owned by an agent, longest waiting first."""
     items = []
     for conversation in await store.conversations():
-        item = await queue_item(store, rules, conversation, now)
+        if conversation.ownership is Ownership.BOT:
+            continue
+        item = await queue_item(store, rules, conversation.id, now)
         if item is not None:
             items.append(item)
     items.sort(key=lambda i: (i.handed_off_at, i.conversation.id))
@@ -149,7 +149,7 @@ async def build_queue(store: Store, rules: HandoffRules, now: datetime) -> list[
 
 
 def topic_name(order: Order, reason: str) -> str:
-    """"<buyer name> · <order id> · <reason>", at most 128 characters."""
+    """The topic name: buyer name · order id · reason, at most 128 characters."""
     buyer = (order.buyer.name or order.buyer.id or "buyer").strip()
     tail = f" · {order.order_id} · {reason}"
     room = TOPIC_NAME_LIMIT - len(tail)

@@ -31,7 +31,10 @@ class OutOfStockModel(DialogModel):
         data = self.turn.order.facts.get("item.out_of_stock", {})
         offered = [a for a in data.get("alternatives", []) if isinstance(a, dict)][:MAX_ALTERNATIVES]
         # every field present, so templates never meet a missing one
-        return [{"title": str(a.get("title", "")), "url": str(a.get("url", "")), "price": a.get("price", "")} for a in offered]
+        return [
+            {"title": str(a.get("title", "")), "url": str(a.get("url", "")), "price": a.get("price", "")}
+            for a in offered
+        ]
 
     def _buttons(self) -> list[Button]:
         buttons = [

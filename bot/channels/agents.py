@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from aiogram import Bot
@@ -30,7 +32,6 @@ from dialogs.policy import Policy
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096
-CARD_POSTED = "agent_card_posted"
 Job = Callable[[], Awaitable[None]]
 
 
@@ -119,24 +120,21 @@ class AgentDesk:
     async def open_card(self, conversation_id: str, *, again: bool = False) -> int | None:
         """The conversation's topic (created once, reused) with this hand-off's card."""
         async with self._lock(conversation_id):
-            item = await queue_item(self.store, self.rules, self._conversation_or_none(conversation_id), self.now())
+            item = await queue_item(self.store, self.rules, conversation_id, self.now())
             return await self._open_card(item, again=again) if item else None
-
-    def _conversation_or_none(self, conversation_id: str) -> Any:
-        return _Lazy(conversation_id)
 
     async def _open_card(self, item: QueueItem, *, again: bool) -> int | None:
         breach = item.handed_off_at.isoformat()
         conversation_id = item.conversation.id
         thread = await self.topics.topic_of(conversation_id)
-        if thread is not None and not again and await self.topics.reminded(f"card:{conversation_id}", breach):
+        if thread is not None and not again and await self.topics.done("card", conversation_id, breach):
             return thread
         for _ in range(2):
             if thread is None:
                 thread = await self._create_topic(item)
             try:
                 await self._send_card(thread, item)
-                await self.topics.mark_reminded(f"card:{conversation_id}", breach)
+                await self.topics.mark_done("card", conversation_id, breach)
                 return thread
             except TelegramBadRequest as exc:
                 if not thread_gone(exc):
@@ -180,20 +178,19 @@ class AgentDesk:
                 except TelegramBadRequest as exc:
                     if not thread_gone(exc):
                         raise
-            item = await queue_item(self.store, self.rules, _Lazy(conversation_id), self.now())
+            item = await queue_item(self.store, self.rules, conversation_id, self.now())
             if item is not None:
                 await self._open_card(item, again=True)
 
     async def send(self, text: str, thread: int | None = None) -> None:
         for part in split_text(text, MAX_TEXT):
-            await self.pacer.call(
-                lambda part=part: self.bot.send_message(self.chat_id, part, message_thread_id=thread, parse_mode=None)
-            )
+            await self.pacer.call(partial(self.bot.send_message, self.chat_id, part, message_thread_id=thread,
+                                          parse_mode=None))  # fmt: skip
 
     def text(self, name: str, **context: Any) -> str:
         return self.renderer.text(f"agents/{name}", "en", context)
 
-    def now(self) -> Any:
+    def now(self) -> datetime:
         return self.runtime.clock.now()
 
     # -- agents' messages ---------------------------------------------------------
@@ -219,6 +216,6 @@ class AgentDesk:
             if await self.topics.topic_of(conversation_id) is None:
                 await self.open_card(conversation_id)
             breach = item.handed_off_at.isoformat()
-            if item.overdue and not await self.topics.reminded(conversation_id, breach):
+            if item.overdue and not await self.topics.done("reminder", conversation_id, breach):
                 await self.send(self.text("reminder", **card_context(item, self.rules.hours)))
-                await self.topics.mark_reminded(conversation_id, breach)
+                await self.topics.mark_done("reminder", conversation_id, breach)

@@ -22,7 +22,8 @@ T = TypeVar("T")
 #: binding "channels" used by the desk (never a buyer channel name)
 TOPIC_TO_CONVERSATION = "agent_topic"
 CONVERSATION_TO_TOPIC = "agent_topic_of"
-REMINDED = "agent_sla_reminded"
+#: one-off facts ("card posted for this hand-off", "reminded of this breach")
+ONCE = "agent_once"
 
 
 class TopicMap:
@@ -48,11 +49,12 @@ class TopicMap:
         found = await self.store.bound(TOPIC_TO_CONVERSATION, f"{self.chat_id}:{thread_id}")
         return found[0] if found else None
 
-    async def reminded(self, conversation_id: str, breach: str) -> bool:
-        return breach in await self.store.bound(REMINDED, conversation_id)
+    async def done(self, what: str, conversation_id: str, key: str) -> bool:
+        """Whether `what` ("card", "reminder") was done for this `key` (a hand-off time)."""
+        return key in await self.store.bound(ONCE, f"{what}:{conversation_id}")
 
-    async def mark_reminded(self, conversation_id: str, breach: str) -> None:
-        await self.store.bind(REMINDED, conversation_id, breach)
+    async def mark_done(self, what: str, conversation_id: str, key: str) -> None:
+        await self.store.bind(ONCE, f"{what}:{conversation_id}", key)
 
 
 class Pacer:
