@@ -221,20 +221,39 @@ async def start_stack(store_url: str, policy: Policy, forward: set[str] | None =
 def order_placed(conversation_id: str, n: int, placed_at: datetime) -> Inbound:
     """A returning buyer's order (so the first follow-up is the nudge)."""
     data = {
-        "buyer": {"id": f"b{n}", "name": "Ann", "language": "en", "country": "US",
-                  "first_order": False, "telegram_chat_id": 10_000_000 + n},
-        "items": [{"sku": "case-1", "title": "Phone case", "url": "https://example.com/i/1",
-                   "qty": 1, "price": "9.99", "stock_left": 40}],
+        "buyer": {
+            "id": f"b{n}",
+            "name": "Ann",
+            "language": "en",
+            "country": "US",
+            "first_order": False,
+            "telegram_chat_id": 10_000_000 + n,
+        },
+        "items": [
+            {
+                "sku": "case-1",
+                "title": "Phone case",
+                "url": "https://example.com/i/1",
+                "qty": 1,
+                "price": "9.99",
+                "stock_left": 40,
+            }
+        ],
         "total": {"amount": "9.99", "currency": "USD"},
-    }  # fmt: skip
+    }
     return Inbound(
         conversation_id=conversation_id,
         trigger="order_event",
-        payload={"type": "order.placed", "order_id": conversation_id, "event_id": f"ev-{conversation_id}",
-                 "occurred_at": placed_at.isoformat(), "data": data},
+        payload={
+            "type": "order.placed",
+            "order_id": conversation_id,
+            "event_id": f"ev-{conversation_id}",
+            "occurred_at": placed_at.isoformat(),
+            "data": data,
+        },
         source_id=f"ev-{conversation_id}",
         received_at=placed_at,
-    )  # fmt: skip
+    )
 
 
 async def seed_orders(store_url: str, policy: Policy, ids: Sequence[str], nudge_due: Sequence[datetime]) -> None:
@@ -264,8 +283,12 @@ async def seed_bare_timers(store_url: str, timers: Sequence[Timer], batch: int =
     conversations, which both stores support; fast enough for 100k."""
     store = await open_store(store_url)
     for n, start in enumerate(range(0, len(timers), batch)):
-        change = Commit(conversation=Conversation(id=f"seed-{n}", order_id=f"seed-{n}"), order=None,
-                        inbound_source_id=f"seed-{n}", timers_set=list(timers[start:start + batch]))  # fmt: skip
+        change = Commit(
+            conversation=Conversation(id=f"seed-{n}", order_id=f"seed-{n}"),
+            order=None,
+            inbound_source_id=f"seed-{n}",
+            timers_set=list(timers[start : start + batch]),
+        )
         await store.commit(change)
     await store.close()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import pickle
 import shutil
 import tempfile
@@ -82,19 +83,33 @@ class Result:
 def _jobs(scheduler: AsyncIOScheduler, due: datetime, n: int) -> list[Job]:
     trigger = DateTrigger(run_date=due)
     return [
-        Job(scheduler, id=f"job-{i}", func="bench.scheduler_burst:record_fire", trigger=trigger,
-            executor="default", args=(), kwargs={}, name="record_fire", misfire_grace_time=1,
-            coalesce=False, max_instances=1, next_run_time=due)
+        Job(
+            scheduler,
+            id=f"job-{i}",
+            func="bench.scheduler_burst:record_fire",
+            trigger=trigger,
+            executor="default",
+            args=(),
+            kwargs={},
+            name="record_fire",
+            misfire_grace_time=1,
+            coalesce=False,
+            max_instances=1,
+            next_run_time=due,
+        )
         for i in range(n)
-    ]  # fmt: skip
+    ]
 
 
 def _bulk_sqlalchemy(store: Any, jobs: Sequence[Job]) -> None:
     rows = [
-        {"id": j.id, "next_run_time": datetime_to_utc_timestamp(j.next_run_time),
-         "job_state": pickle.dumps(j.__getstate__(), store.pickle_protocol)}
+        {
+            "id": j.id,
+            "next_run_time": datetime_to_utc_timestamp(j.next_run_time),
+            "job_state": pickle.dumps(j.__getstate__(), store.pickle_protocol),
+        }
         for j in jobs
-    ]  # fmt: skip
+    ]
     with store.engine.begin() as conn:
         conn.execute(store.jobs_t.insert(), rows)
 
@@ -157,17 +172,29 @@ async def reference_runs(n: int, only: set[str], redis_url_port: int | None, tmp
 
     results = []
     if "baseline" in only:
-        results.append(await apscheduler_burst("APScheduler AsyncIO + MemoryJobStore (baseline)",
-                                               MemoryJobStore, None, n))  # fmt: skip
+        results.append(
+            await apscheduler_burst("APScheduler AsyncIO + MemoryJobStore (baseline)", MemoryJobStore, None, n)
+        )
     if "sqlalchemy" in only:
         url = f"sqlite:///{tmp / 'apscheduler.db'}"
-        results.append(await apscheduler_burst("APScheduler AsyncIO + SQLAlchemyJobStore (SQLite)",
-                                               lambda: SQLAlchemyJobStore(url=url), _bulk_sqlalchemy, n))  # fmt: skip
+        results.append(
+            await apscheduler_burst(
+                "APScheduler AsyncIO + SQLAlchemyJobStore (SQLite)",
+                lambda: SQLAlchemyJobStore(url=url),
+                _bulk_sqlalchemy,
+                n,
+            )
+        )
     if "redisjobstore" in only and redis_url_port is not None:
         port = redis_url_port
-        results.append(await apscheduler_burst("APScheduler AsyncIO + RedisJobStore",
-                                               lambda: RedisJobStore(host="127.0.0.1", port=port),
-                                               _bulk_redis, n))  # fmt: skip
+        results.append(
+            await apscheduler_burst(
+                "APScheduler AsyncIO + RedisJobStore",
+                lambda: RedisJobStore(host="127.0.0.1", port=port),
+                _bulk_redis,
+                n,
+            )
+        )
     return results
 
 
@@ -201,8 +228,9 @@ async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int) -> R
     monitor = StallMonitor()
     monitor.start()
     due_ts = due.timestamp()
-    notes = [f"seeding {n:,} orders took {seeded:.1f} s; start-up rebuilt {stack.rebuilt:,} jobs "
-             f"in {ms(stack.startup_s)}"]  # fmt: skip
+    notes = [
+        f"seeding {n:,} orders took {seeded:.1f} s; start-up rebuilt {stack.rebuilt:,} jobs in {ms(stack.startup_s)}"
+    ]
     if time.time() > due_ts - 0.5:
         notes.append("WARNING: start-up finished less than 0.5 s before the due time")
     await wait_until(due_ts - 0.5)
@@ -231,18 +259,40 @@ def report(results: Sequence[Result]) -> str:
     base = next((r for r in results if "baseline" in r.name), None)
     rows = []
     for r in results:
-        rows.append([
-            r.name, f"{len(r.fired):,}", f"{r.missed:,}",
-            ms(pct(r.fired, 50)), ms(pct(r.fired, 99)), ms(r.spread),
-            ms(r.stall.max), ms(r.stall.p(99)), ms(r.stall.gc_max),
-            ratio(r.spread, base.spread) if base else "n/a",
-            ratio(r.stall.max, base.stall.max) if base else "n/a",
-        ])  # fmt: skip
+        rows.append(
+            [
+                r.name,
+                f"{len(r.fired):,}",
+                f"{r.missed:,}",
+                ms(pct(r.fired, 50)),
+                ms(pct(r.fired, 99)),
+                ms(r.spread),
+                ms(r.stall.max),
+                ms(r.stall.p(99)),
+                ms(r.stall.gc_max),
+                ratio(r.spread, base.spread) if base else "n/a",
+                ratio(r.stall.max, base.stall.max) if base else "n/a",
+            ]
+        )
     out = [
         f"### Burst: {results[0].n:,} follow-ups due in the same second ({machine()})",
         "",
-        table(["setup", "fired", "missed", "due→fired p50", "p99", "max (spread)",
-               "loop stall max", "stall p99", "longest GC pass", "spread vs baseline", "stall vs baseline"], rows),  # fmt: skip
+        table(
+            [
+                "setup",
+                "fired",
+                "missed",
+                "due→fired p50",
+                "p99",
+                "max (spread)",
+                "loop stall max",
+                "stall p99",
+                "longest GC pass",
+                "spread vs baseline",
+                "stall vs baseline",
+            ],
+            rows,
+        ),
     ]
     ours = [r for r in results if r.handed is not None]
     if ours:
@@ -251,18 +301,40 @@ def report(results: Sequence[Result]) -> str:
             handed, sent = r.handed or [], r.sent or []
             within = sum(1 for h in handed if h <= 1.0)
             met = r.missed == 0 and within == r.n and r.stall.max <= 0.050
-            rows.append([
-                r.name, f"{r.missed:,}", ms(pct(handed, 50)), ms(pct(handed, 99)), ms(max(handed, default=0)),
-                f"{within:,}/{r.n:,}", ms(pct(sent, 50)), ms(max(sent, default=0)),
-                ms(r.stall.max), "met" if met else "NOT met",
-            ])  # fmt: skip
+            rows.append(
+                [
+                    r.name,
+                    f"{r.missed:,}",
+                    ms(pct(handed, 50)),
+                    ms(pct(handed, 99)),
+                    ms(max(handed, default=0)),
+                    f"{within:,}/{r.n:,}",
+                    ms(pct(sent, 50)),
+                    ms(max(sent, default=0)),
+                    ms(r.stall.max),
+                    "met" if met else "NOT met",
+                ]
+            )
         out += [
             "",
             "Our design, due → handed to the sender (`Sender.enqueue`) and → the channel's `send()`; "
             "targets: 0 missed, all handed within 1 s, stall ≤ 50 ms.",
             "",
-            table(["setup", "missed", "handed p50", "handed p99", "handed max", "handed ≤ 1 s",
-                   "sent p50", "sent max", "loop stall max", "targets"], rows),  # fmt: skip
+            table(
+                [
+                    "setup",
+                    "missed",
+                    "handed p50",
+                    "handed p99",
+                    "handed max",
+                    "handed ≤ 1 s",
+                    "sent p50",
+                    "sent max",
+                    "loop stall max",
+                    "targets",
+                ],
+                rows,
+            ),
         ]
     notes = [f"- {r.name}: {note}" for r in results for note in r.notes]
     if notes:
@@ -271,6 +343,7 @@ def report(results: Sequence[Result]) -> str:
 
 
 async def run(n: int = N, only: set[str] | None = None) -> tuple[str, list[Result]]:
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)  # 10,000 "missed" warnings otherwise
     only = only or {"baseline", "sqlalchemy", "redisjobstore", "ours-sqlite", "ours-redis"}
     tmp = Path(tempfile.mkdtemp(prefix="buyerbot-bench-"))
     server = BenchRedis()
@@ -278,11 +351,20 @@ async def run(n: int = N, only: set[str] | None = None) -> tuple[str, list[Resul
     try:
         results = await reference_runs(n, only, server.port, tmp)
         if "ours-sqlite" in only:
-            results.append(await ours_burst("ours: FollowUpScheduler + SqliteStore",
-                                            f"sqlite:///{tmp / 'ours.db'}", f"sqlite:///{tmp / 'cal.db'}", n))  # fmt: skip
+            results.append(
+                await ours_burst(
+                    "ours: FollowUpScheduler + SqliteStore",
+                    f"sqlite:///{tmp / 'ours.db'}",
+                    f"sqlite:///{tmp / 'cal.db'}",
+                    n,
+                )
+            )
         if "ours-redis" in only:
-            results.append(await ours_burst("ours: FollowUpScheduler + RedisStore",
-                                            f"{server.url}?prefix=bb:", f"{server.url}?prefix=cal:", n))  # fmt: skip
+            results.append(
+                await ours_burst(
+                    "ours: FollowUpScheduler + RedisStore", f"{server.url}?prefix=bb:", f"{server.url}?prefix=cal:", n
+                )
+            )
     finally:
         server.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
