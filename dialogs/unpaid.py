@@ -82,6 +82,10 @@ class UnpaidModel(DialogModel):
         self.turn.conversation.buyer_replied = False
         self.turn.schedule("abandon", self.turn.now + self.turn.policy.unpaid.abandon_after)
 
+    def send_agent_offer(self) -> None:
+        """An agent's /offer: the percent they chose, within the policy's ceiling."""
+        self.turn.say("unpaid/offer", ["accept_offer", "decline_offer"], **self._discount())
+
     def accept_offer(self) -> None:
         self.turn.cancel("abandon")
         discount = self._discount()
@@ -134,11 +138,17 @@ class UnpaidModel(DialogModel):
 
     def _discount(self) -> dict[str, Any]:
         unpaid = self.turn.policy.unpaid
+        percent = unpaid.discount_percent
+        memory = self.turn.conversation.memory
+        if self.turn.inbound.trigger == "agent_offered":
+            ceiling = Decimal(str(self.turn.policy.raw.get("handoff", {}).get("max_offer_percent", 10)))
+            memory["offer_percent"] = str(min(Decimal(str(self.turn.payload.get("percent", percent))), ceiling))
+        percent = Decimal(memory.get("offer_percent", percent))
         total = Decimal(self.turn.order.total_amount or "0")
-        off = min(total * unpaid.discount_percent / 100, unpaid.discount_max)
+        off = min(total * percent / 100, unpaid.discount_max)
         off = off.quantize(Decimal("0.01"), ROUND_HALF_UP)
         return {
-            "percent": str(unpaid.discount_percent.normalize()),
+            "percent": str(percent.normalize()),
             "discount": str(off),
             "new_total": str((total - off).quantize(Decimal("0.01"))),
         }
@@ -193,6 +203,7 @@ TRANSITIONS: list[dict[str, Any]] = [
      "dest": S.OFFER_MADE, "after": "send_offer"},
     {"trigger": "answered_too_expensive", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED],
      "dest": S.OFFER_MADE, "after": "send_offer"},
+    {"trigger": "agent_offered", "source": ANY_OPEN + RESTING, "dest": S.OFFER_MADE, "after": "send_agent_offer"},
     {"trigger": "answered_accept_offer", "source": S.OFFER_MADE, "dest": S.OFFER_ACCEPTED,
      "after": "accept_offer"},
     {"trigger": "answered_yes", "source": S.OFFER_MADE, "dest": S.OFFER_ACCEPTED, "after": "accept_offer"},

@@ -111,3 +111,16 @@ def test_language_order_first_then_channel_then_text() -> None:
                   items=[{"sku": "S", "title": "Lamp", "price": 5}], total={"amount": 5, "currency": "USD"})  # fmt: skip
     by_text.says("¿cómo puedo pagar mi pedido?")
     assert by_text.conversation is not None and by_text.conversation.language == "es"
+
+
+def test_an_agents_offer_uses_their_percent_within_the_ceiling() -> None:
+    bot = Harness({"handoff": {"max_offer_percent": 8}})
+    bot.placed(first_order=False, total=100.0)
+    bot.presses("talk_to_person")
+    bot.send("agent_claimed", agent="maria")
+    offer = bot.send("agent_offered", agent="maria", percent=15).outbox[0]
+    assert offer.template == "unpaid/offer" and offer.context["percent"] == "8"
+    bot.send("agent_handed_back", agent="maria")
+    accepted = bot.presses("accept_offer")
+    assert accepted.outbox[0].context["new_total"] == "92.00"
+    assert bot.tasks[-1]["kind"] == "adjust_price" and bot.tasks[-1]["percent"] == "8"

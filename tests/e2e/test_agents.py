@@ -67,6 +67,7 @@ async def test_claim_reply_done_and_the_dialog_resumes(env: DeskEnv) -> None:
 
     env.agent_says(thread, "/claim")
     assert "took this chat" in ((await env.in_topic(thread))[0].text or "")
+    await env.services.runtime.idle(5)  # the ack follows acceptance; the commit may still be running
     assert (await env.conversation("A-1")).ownership is Ownership.AGENT
 
     fake.user_sends(BUYER, "hello? anyone?")
@@ -85,6 +86,7 @@ async def test_claim_reply_done_and_the_dialog_resumes(env: DeskEnv) -> None:
 
     env.agent_says(thread, "/done", user_id=SECOND_AGENT)
     assert "Handed back" in ((await env.in_topic(thread))[0].text or "")
+    await env.services.runtime.idle(5)
     assert (await env.conversation("A-1")).ownership is Ownership.BOT
     resumed = await fake.anext_message(BUYER, timeout=6)  # the paused payment help, no survey
     assert "Thank you for choosing our store" in (resumed.text or "")
