@@ -33,9 +33,7 @@ class RedisServer:
     def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError(
-                "redis-server is not installed (apt-get install redis-server): Redis tests need it"
-            )
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server): Redis tests need it")
         self.binary = binary
         self.dir = directory or Path(tempfile.mkdtemp(prefix="buyerbot-redis-"))
         self.port = port or free_port()

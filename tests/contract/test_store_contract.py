@@ -133,9 +133,7 @@ async def test_find_outbox_by_channel_message_id(store: Store) -> None:
 
 async def test_timers_are_set_replaced_and_cancelled(store: Store) -> None:
     remind, deadline = T0 + timedelta(hours=1), T0 + timedelta(days=3)
-    await store.commit(
-        commit("e1", timers_set=[Timer("c1", "remind", remind), Timer("c1", "deadline", deadline)])
-    )
+    await store.commit(commit("e1", timers_set=[Timer("c1", "remind", remind), Timer("c1", "deadline", deadline)]))
     assert await store.get_timer("c1", "remind") == Timer("c1", "remind", remind)
     later = remind + timedelta(hours=5)
     await store.commit(commit("e2", timers_set=[Timer("c1", "remind", later)]))
@@ -262,9 +260,7 @@ async def test_data_survives_closing_and_reopening(store: Store, reopen: Reopen)
 
 
 @only_redis
-async def test_redis_commit_survives_a_redis_crash(
-    store: Store, reopen: Reopen, redis_server: RedisServer
-) -> None:
+async def test_redis_commit_survives_a_redis_crash(store: Store, reopen: Reopen, redis_server: RedisServer) -> None:
     await store.accept(inbound("e2"))
     await store.commit(commit("e1", outbox=[message("m1")], timers_set=[Timer("c1", "remind", T0)]))
     redis_server.kill()
@@ -321,9 +317,7 @@ async def test_open_store_rejects_an_unknown_scheme() -> None:
         await open_store("postgres://localhost/bot")
 
 
-async def test_open_store_takes_a_relative_sqlite_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_open_store_takes_a_relative_sqlite_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     store = await open_store("sqlite:///var/data/bot.db")
     await store.ping()

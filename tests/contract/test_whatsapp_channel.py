@@ -14,12 +14,12 @@ import pytest
 from fastapi import FastAPI
 
 from bot.channels.whatsapp import WhatsAppDoor
-from dialogs.orders import normalise_phone
 from bot.config import ROOT, load_settings
 from bot.runtime import Runtime
 from bot.storage import open_store
 from dialogs.engine import DialogEngine
 from dialogs.model import Buyer, Commit, Conversation, Order, OutboxMessage, OutboxStatus
+from dialogs.orders import normalise_phone
 from dialogs.policy import policy_from_dict
 from dialogs.ports import RenderedMessage, Store
 from dialogs.unpaid import UnpaidJourney

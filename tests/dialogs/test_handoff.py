@@ -93,22 +93,23 @@ def test_high_value_orders_go_to_a_person_quietly() -> None:
     assert bot.tasks[-1]["reason"] == "high_value"
 
 
+def _placed_by(buyer: dict[str, str]) -> Harness:
+    bot = Harness()
+    items = [{"sku": "S", "title": "Lamp", "price": 5}]
+    bot.event("order.placed", buyer={"id": "b", **buyer}, items=items, total={"amount": 5, "currency": "USD"})
+    return bot
+
+
 def test_language_order_first_then_channel_then_text() -> None:
-    by_order = Harness()
-    by_order.event("order.placed", buyer={"id": "b", "language": "pt-BR", "country": "BR"},
-                   items=[{"sku": "S", "title": "Lamp", "price": 5}], total={"amount": 5, "currency": "USD"})  # fmt: skip
+    by_order = _placed_by({"language": "pt-BR", "country": "BR"})
     by_order.says("hello", language_code="ru")
     assert by_order.conversation is not None and by_order.conversation.language == "pt"
 
-    by_channel = Harness()
-    by_channel.event("order.placed", buyer={"id": "b", "country": "FR"},
-                     items=[{"sku": "S", "title": "Lamp", "price": 5}], total={"amount": 5, "currency": "USD"})  # fmt: skip
+    by_channel = _placed_by({"country": "FR"})
     by_channel.says("hello", language_code="fr")
     assert by_channel.conversation is not None and by_channel.conversation.language == "fr"
 
-    by_text = Harness()
-    by_text.event("order.placed", buyer={"id": "b", "language": "de", "country": "ES"},
-                  items=[{"sku": "S", "title": "Lamp", "price": 5}], total={"amount": 5, "currency": "USD"})  # fmt: skip
+    by_text = _placed_by({"language": "de", "country": "ES"})
     by_text.says("¿cómo puedo pagar mi pedido?")
     assert by_text.conversation is not None and by_text.conversation.language == "es"
 

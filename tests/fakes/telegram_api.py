@@ -106,9 +106,7 @@ class FakeTelegram(TelegramCore):
             self._changed()
             return uid
 
-    def _user_obj(
-        self, user_id: int, first_name: str, language_code: str | None, username: str | None
-    ) -> dict:
+    def _user_obj(self, user_id: int, first_name: str, language_code: str | None, username: str | None) -> dict:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
         if username:
             user["username"] = username
@@ -179,9 +177,7 @@ class FakeTelegram(TelegramCore):
             ]
         return self._user_message(chat_id, content, **kwargs)
 
-    def _user_media(
-        self, kind: str, chat_id: int, file_id: str | None, caption: str | None, **kw: Any
-    ) -> int:
+    def _user_media(self, kind: str, chat_id: int, file_id: str | None, caption: str | None, **kw: Any) -> int:
         content_bytes = kw.pop("content", b"")
         info = self.register_file(kind, content_bytes, file_id=file_id, file_name=kw.pop("file_name", None))
         content: dict[str, Any] = {kind: self.media_object(info)}
@@ -230,9 +226,7 @@ class FakeTelegram(TelegramCore):
                 rows = (msg or {}).get("reply_markup", {}).get("inline_keyboard", [])
                 data = [b.get("callback_data") for row in rows for b in row]
                 if callback_data not in data:
-                    raise ValueError(
-                        f"message {message_id} in chat {chat_id} has no button {callback_data!r}: {data}"
-                    )
+                    raise ValueError(f"message {message_id} in chat {chat_id} has no button {callback_data!r}: {data}")
             qid = str(next(self._query_ids))
             uid = user_id if user_id is not None else (chat_id if chat_id > 0 else 1_000_001)
             query: dict[str, Any] = {
@@ -337,9 +331,7 @@ class FakeTelegram(TelegramCore):
     def _unread(self, chat_id: int, thread_id: int | None) -> list[SentMessage]:
         return [m for m in self.messages_to(chat_id, thread_id) if m.seq not in self._read]
 
-    def unread(
-        self, chat_id: int, thread_id: int | None = None, *, mark_read: bool = True
-    ) -> list[SentMessage]:
+    def unread(self, chat_id: int, thread_id: int | None = None, *, mark_read: bool = True) -> list[SentMessage]:
         with self._lock:
             out = self._unread(chat_id, thread_id)
             if mark_read:
@@ -356,9 +348,7 @@ class FakeTelegram(TelegramCore):
 
     def _timeout_error(self, chat_id: int, n: int, timeout: float) -> TimeoutError:
         got = [(m.method, m.text) for m in self.messages_to(chat_id)]
-        return TimeoutError(
-            f"expected {n} unread message(s) to chat {chat_id} within {timeout}s; all sent: {got}"
-        )
+        return TimeoutError(f"expected {n} unread message(s) to chat {chat_id} within {timeout}s; all sent: {got}")
 
     def wait_for_messages(
         self, chat_id: int, n: int = 1, timeout: float = 5.0, *, thread_id: int | None = None
@@ -377,14 +367,10 @@ class FakeTelegram(TelegramCore):
             raise self._timeout_error(chat_id, n, timeout)
         return found
 
-    def next_message(
-        self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None
-    ) -> SentMessage:
+    def next_message(self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None) -> SentMessage:
         return self.wait_for_messages(chat_id, 1, timeout, thread_id=thread_id)[0]
 
-    async def anext_message(
-        self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None
-    ) -> SentMessage:
+    async def anext_message(self, chat_id: int, timeout: float = 5.0, *, thread_id: int | None = None) -> SentMessage:
         return (await self.await_messages(chat_id, 1, timeout, thread_id=thread_id))[0]
 
     def wait_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition") -> Any:
@@ -401,9 +387,7 @@ class FakeTelegram(TelegramCore):
                 self._cond.wait(min(remaining, 0.1))
             return value
 
-    async def await_for(
-        self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition"
-    ) -> Any:
+    async def await_for(self, predicate: Callable[[], Any], timeout: float = 5.0, *, what: str = "condition") -> Any:
         deadline = time.monotonic() + timeout
         while not (value := predicate()):
             if time.monotonic() >= deadline:
@@ -443,9 +427,7 @@ class FakeTelegram(TelegramCore):
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Standalone fake Telegram Bot API (driving API under /_fake/)"
-    )
+    parser = argparse.ArgumentParser(description="Standalone fake Telegram Bot API (driving API under /_fake/)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default="123:ABC")

@@ -164,9 +164,7 @@ class TelegramCore(TelegramState):
             n = next(self._ids)
             ext = {"photo": ".jpg", "video": ".mp4"}.get(kind, "")
             fid = file_id or f"{kind.upper()}-{n}-{secrets.token_hex(6)}"
-            info = FileInfo(
-                fid, f"U{n}", kind, f"{kind}s/file_{n}{ext}", content or f"fake-{fid}".encode(), file_name
-            )
+            info = FileInfo(fid, f"U{n}", kind, f"{kind}s/file_{n}{ext}", content or f"fake-{fid}".encode(), file_name)
             self._files[fid] = info
             return info
 

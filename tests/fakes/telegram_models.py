@@ -257,23 +257,18 @@ def visible_text(text: str, parse_mode: str | None) -> str:
             offset = len(text[: m.start()].encode())
             if name not in HTML_TAGS:
                 kind = "end" if closing else "start"
-                raise bad_request(
-                    f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset {offset}'
-                )
+                raise bad_request(f'can\'t parse entities: Unsupported {kind} tag "{name}" at byte offset {offset}')
             if not closing:
                 stack.append(name)
             elif not stack or stack[-1] != name:
                 expected = f', expected "</{stack[-1]}>"' if stack else ""
                 raise bad_request(
-                    f"can't parse entities: Unmatched end tag at byte offset {offset}{expected}, "
-                    f'found "</{name}>"'
+                    f'can\'t parse entities: Unmatched end tag at byte offset {offset}{expected}, found "</{name}>"'
                 )
             else:
                 stack.pop()
         if stack:
-            raise bad_request(
-                f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\""
-            )
+            raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
         return html.unescape(_TAG_RE.sub("", text))
     if mode == "markdownv2":
         i, in_code = 0, False
@@ -289,8 +284,7 @@ def visible_text(text: str, parse_mode: str | None) -> str:
                 i = end if end > 0 else i
             elif not in_code and c in _MD2_RESERVED:
                 raise bad_request(
-                    f"can't parse entities: Character '{c}' is reserved and must be escaped "
-                    "with the preceding '\\'"
+                    f"can't parse entities: Character '{c}' is reserved and must be escaped with the preceding '\\'"
                 )
             i += 1
         return re.sub(r"\\(.)", r"\1", text)

@@ -126,9 +126,7 @@ class FakeTelegramServer:
             return web.json_response(e.body(), status=e.status)
         except ValueError as e:
             return web.json_response(ApiError(400, f"Bad Request: {e}").body(), status=400)
-        except (
-            Exception
-        ) as e:  # a bug in the fake: keep it visible (fake.internal_errors) and answer like Telegram
+        except Exception as e:  # a bug in the fake: keep it visible (fake.internal_errors) and answer like Telegram
             log.exception("fake Telegram failed on %s", method)
             self.fake.internal_errors.append(f"{method}: {type(e).__name__}: {e}")
             return web.json_response(ApiError(500, "Internal Server Error").body(), status=500)

@@ -32,12 +32,9 @@ from tests.fakes.telegram_models import (
 Params = dict[str, Any]
 Files = dict[str, UploadedFile]
 WEBHOOK_CONFLICT = (
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first"
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
-POLL_CONFLICT = (
-    "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
-)
+POLL_CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
 
 
 @dataclass(eq=False)
@@ -68,9 +65,7 @@ def _int(p: Params, name: str, required: bool = True) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise bad_request(
-            "chat not found" if name.endswith("chat_id") else f"invalid {name} specified"
-        ) from None
+        raise bad_request("chat not found" if name.endswith("chat_id") else f"invalid {name} specified") from None
 
 
 def _str(p: Params, name: str) -> str | None:
@@ -253,9 +248,7 @@ class TelegramState:
         if offset < 0:
             self._pending = self._pending[offset:]
         elif offset > 0:
-            self._pending = [
-                e for e in self._pending if not (e.update_id < offset and (e.delivered or not e.forced))
-            ]
+            self._pending = [e for e in self._pending if not (e.update_id < offset and (e.delivered or not e.forced))]
         self._poll_gen += 1
         self._changed()
         return PollTicket(self._poll_gen, limit, float(_int(p, "timeout", required=False) or 0))
@@ -304,9 +297,7 @@ class TelegramState:
             if self.allowed_updates:
                 info["allowed_updates"] = self.allowed_updates
         if self.webhook_last_error:
-            info.update(
-                last_error_date=self.webhook_last_error[0], last_error_message=self.webhook_last_error[1]
-            )
+            info.update(last_error_date=self.webhook_last_error[0], last_error_message=self.webhook_last_error[1])
         return info
 
     def webhook_next(self) -> tuple[Pending, str, str | None] | None:

@@ -30,9 +30,7 @@ TOKEN = "123:ABC"
 
 
 def kb(*data: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text=d, callback_data=d) for d in data]]
-    )
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=d, callback_data=d) for d in data]])
 
 
 @pytest.fixture
@@ -55,9 +53,7 @@ async def test_get_me(bot: Bot) -> None:
 
 
 async def test_send_message_with_inline_keyboard_is_recorded(fake: FakeTelegram, bot: Bot) -> None:
-    msg = await bot.send_message(
-        42, "<b>Hi</b> &amp; welcome", parse_mode="HTML", reply_markup=kb("yes", "no")
-    )
+    msg = await bot.send_message(42, "<b>Hi</b> &amp; welcome", parse_mode="HTML", reply_markup=kb("yes", "no"))
     assert msg.chat.id == 42 and msg.from_user and msg.from_user.is_bot
     assert msg.reply_markup and msg.reply_markup.inline_keyboard[0][1].callback_data == "no"
     [rec] = fake.messages_to(42)
@@ -125,9 +121,7 @@ async def test_body_encodings_and_errors(fake: FakeTelegram) -> None:
     markup = json.dumps({"inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]})
     async with aiohttp.ClientSession() as http:
         url = f"{fake.base_url}/bot{TOKEN}"
-        async with http.post(
-            f"{url}/sendMessage", data={"chat_id": "5", "text": "123", "reply_markup": markup}
-        ) as r:
+        async with http.post(f"{url}/sendMessage", data={"chat_id": "5", "text": "123", "reply_markup": markup}) as r:
             body = await r.json()
             assert r.status == 200 and body["result"]["text"] == "123"
             assert body["result"]["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "go"
@@ -297,9 +291,7 @@ async def test_commands_chat_and_sync_wait(fake: FakeTelegram, bot: Bot) -> None
     fake.user_sends(50, "hi", first_name="Bob")
     assert (await bot.get_chat(50)).first_name == "Bob"
     got: list[str | None] = []
-    waiter = threading.Thread(
-        target=lambda: got.extend(m.text for m in fake.wait_for_messages(50, 2, timeout=3))
-    )
+    waiter = threading.Thread(target=lambda: got.extend(m.text for m in fake.wait_for_messages(50, 2, timeout=3)))
     waiter.start()
     await bot.send_message(50, "one")
     await bot.send_message(50, "two")
@@ -316,9 +308,7 @@ async def test_polling_dispatcher_end_to_end(fake: FakeTelegram, bot: Bot) -> No
     async def echo(message: Message) -> None:
         await message.answer(f"echo: {message.text}")
 
-    task = asyncio.create_task(
-        dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False)
-    )
+    task = asyncio.create_task(dp.start_polling(bot, polling_timeout=1, handle_signals=False, close_bot_session=False))
     try:
         fake.user_sends(60, "ping")
         reply = await fake.anext_message(60, timeout=5)
