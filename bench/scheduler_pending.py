@@ -5,7 +5,7 @@ them, and due -> handed to the sender for a sample of real conversations
 (the others are bare timers: `on_due` only notes the time). A 5 ms ticker
 measures the serving loop's stalls meanwhile.
 
-    python -m bench.scheduler_pending [--n 100000] [--spread 20] [--sample 1000] [--backends sqlite,redis]
+    python -m bench.scheduler_pending [--n 100000] [--spread 30] [--sample 1000] [--backends sqlite,redis]
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from bench.common import (
 )
 from dialogs.model import Timer
 
-N, SPREAD, SAMPLE = 100_000, 20.0, 1_000
+N, SPREAD, SAMPLE = 100_000, 30.0, 1_000
 
 
 @dataclass

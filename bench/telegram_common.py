@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,3 +270,35 @@ def stop_quietly(*procs: Any) -> None:
     for proc in procs:
         with suppress(Exception):
             proc.stop()
+
+
+@dataclass
+class Target:
+    """One bot under test, polling its own fake."""
+
+    name: str
+    fake: FakeTelegram
+    pid: int
+    #: what every reply to "thanks" contains
+    expect: str
+
+
+def start_targets(stack: ExitStack, chats: Sequence[int], *, redis: bool, echo: bool = True) -> list[Target]:
+    """The echo bot and the full bot on SQLite (and on Redis), each on its own fake with
+    rate limits off and relaxed bot limits; `chats` bound and warmed up (one "thanks" each)."""
+    targets: list[Target] = []
+    if echo:
+        fake = stack.enter_context(fake_telegram(rate_limits=False))
+        proc = stack.enter_context(echo_bot(fake))
+        check_one_reply_each(fake, chats, expect=THANKS)
+        targets.append(Target("echo (bare aiogram 3)", fake, proc.pid, THANKS))
+    stores: list[tuple[str, str | None]] = [("SQLite", None)]
+    if redis:
+        stores.append(("Redis", stack.enter_context(redis_server()).url))
+    for label, url in stores:
+        fake = stack.enter_context(fake_telegram(rate_limits=False))
+        bot = stack.enter_context(full_bot(fake, policy_text(), store_url=url))
+        assert bot.proc is not None
+        bind_buyers(bot, fake, chats)
+        targets.append(Target(f"full bot ({label} store)", fake, bot.proc.pid, WELCOME))
+    return targets

@@ -26,20 +26,13 @@ from dataclasses import dataclass, field
 
 from bench.telegram_common import (
     THANKS,
-    WELCOME,
     CpuTimes,
-    bind_buyers,
-    check_one_reply_each,
-    echo_bot,
-    fake_telegram,
-    full_bot,
     machine,
     median,
     own_cpu,
-    policy_text,
-    redis_server,
     sent_count,
     sent_since,
+    start_targets,
     table,
     wait_sent,
 )
@@ -87,27 +80,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=3000, help="messages per round")
     parser.add_argument("--buyers", type=int, default=300, help="bound chats the messages are spread over")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--no-redis", action="store_true", help="skip the Redis-store row")
+    parser.add_argument("--no-redis", dest="redis_off", action="store_true", help="skip the Redis-store row")
     args = parser.parse_args(argv)
     chats = list(range(100_001, 100_001 + args.buyers))
-    policy = policy_text()
 
     with ExitStack() as stack:
-        variants: list[Variant] = []
-        fake = stack.enter_context(fake_telegram(rate_limits=False))
-        proc = stack.enter_context(echo_bot(fake))
-        variants.append(Variant("echo (bare aiogram 3)", fake, CpuTimes(proc.pid).read, THANKS))
-        stores: list[tuple[str, str | None]] = [("SQLite", None)]
-        if not args.no_redis:
-            stores.append(("Redis", stack.enter_context(redis_server()).url))
-        for label, url in stores:
-            fake = stack.enter_context(fake_telegram(rate_limits=False))
-            bot = stack.enter_context(full_bot(fake, policy, store_url=url))
-            assert bot.proc is not None
-            variants.append(Variant(f"full bot ({label} store)", fake, CpuTimes(bot.proc.pid).read, WELCOME))
-            bind_buyers(bot, fake, chats)
-        check_one_reply_each(variants[0].fake, chats, expect=THANKS)  # warms the echo bot up too
-
+        targets = start_targets(stack, chats, redis=not args.redis_off)
+        variants = [Variant(t.name, t.fake, CpuTimes(t.pid).read, t.expect) for t in targets]
         for _ in range(args.rounds):
             for v in variants:
                 run_round(v, chats, args.n)

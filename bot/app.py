@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from bot.api.chat import chat_router
+from bot.api.console import console_router
 from bot.api.events import event_router
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
@@ -86,6 +87,12 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
         door = TelegramDoor(settings, runtime)
         channels["telegram"] = door.channel
         extras.append(door)
+        if settings.agent_chat_id:
+            from bot.channels.agents import AgentDesk
+
+            desk = AgentDesk(settings, runtime, policy, door.bot)
+            door.intake.group_handler = desk.on_group_update
+            extras.append(desk)  # after the door: started after it, stopped before its Bot closes
     if settings.whatsapp_enabled:
         from bot.channels.whatsapp import WhatsAppDoor
 
@@ -131,6 +138,9 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
+        app.include_router(
+            console_router(services.runtime, api_token(settings), services.policy, settings.templates)
+        )
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:

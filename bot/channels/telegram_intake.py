@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
@@ -73,6 +74,8 @@ class TelegramIntake:
         self.binding = BindingAttempts()
         #: update ids fully handled by this process: a redelivery must not repeat a direct reply
         self._seen: OrderedDict[int, None] = OrderedDict()
+        #: the agents' forum group door (bot/channels/agents.py), when configured
+        self.group_handler: Callable[[int, Message | CallbackQuery], Awaitable[None]] | None = None
 
     async def handle(self, update: Update) -> None:
         if update.update_id in self._seen:
@@ -86,7 +89,10 @@ class TelegramIntake:
             self._seen.popitem(last=False)
 
     async def on_group_update(self, update_id: int, message: Message | CallbackQuery) -> None:
-        """Hook for the agents' group (a later issue): groups are never buyers."""
+        """Groups are never buyers: the agents' desk takes them, if there is one."""
+        if self.group_handler is not None:
+            await self.group_handler(update_id, message)
+            return
         log.debug("group update %s ignored", update_id)
 
     # -- messages -----------------------------------------------------------

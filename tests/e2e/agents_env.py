@@ -106,9 +106,12 @@ async def start_env(tmp: Path, fake: FakeTelegram, policy: dict[str, Any] | None
     rules: Policy = policy_from_dict(policy or ALWAYS_OPEN)
     clock = clock or MovableClock()
     services = await start_services(settings, rules, clock)
+    wired = next((e for e in services.extras if isinstance(e, AgentDesk)), None)
+    if wired is not None:  # start_services builds the desk itself
+        return DeskEnv(fake, services, wired, clock)
     door = next(e for e in services.extras if type(e).__name__ == "TelegramDoor")
     desk = AgentDesk(settings, services.runtime, rules, door.bot)
-    door.intake.on_group_update = desk.on_group_update  # what the lead wires in TelegramDoor
+    door.intake.on_group_update = desk.on_group_update  # until the door routes group updates itself
     services.extras.append(desk)
     await desk.start()
     return DeskEnv(fake, services, desk, clock)
