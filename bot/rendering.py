@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 
 from dialogs.model import OutboxMessage
 from dialogs.ports import Capabilities, RenderedMessage
@@ -46,18 +46,29 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            # templates change with a deploy (a restart), not while running:
+            # no disk check per message
+            auto_reload=False,
         )
+        self._chosen: dict[tuple[str, str, str], Template] = {}
 
     def text(self, template: str, language: str, context: dict[str, Any], channel: str = "") -> str:
-        language = normalise_language(language)
-        candidates = [f"{language}/{template}.{channel}.j2", f"{language}/{template}.j2"]
-        if language != FALLBACK:
-            candidates += [f"{FALLBACK}/{template}.{channel}.j2", f"{FALLBACK}/{template}.j2"]
-        names = [c for c in candidates if ".." not in c and not c.startswith(".")]
-        try:
-            return self.env.select_template(names).render(context).strip()
-        except TemplateNotFound:
-            raise LookupError(f"no template {template!r} (looked for {names})") from None
+        return self._template(normalise_language(language), template, channel).render(context).strip()
+
+    def _template(self, language: str, template: str, channel: str) -> Template:
+        """The most specific template for this language and channel, looked up once."""
+        key = (language, template, channel)
+        found = self._chosen.get(key)
+        if found is None:
+            candidates = [f"{language}/{template}.{channel}.j2", f"{language}/{template}.j2"]
+            if language != FALLBACK:
+                candidates += [f"{FALLBACK}/{template}.{channel}.j2", f"{FALLBACK}/{template}.j2"]
+            names = [c for c in candidates if ".." not in c and not c.startswith(".")]
+            try:
+                found = self._chosen[key] = self.env.select_template(names)
+            except TemplateNotFound:
+                raise LookupError(f"no template {template!r} (looked for {names})") from None
+        return found
 
     def label(self, action: str, language: str) -> str:
         labels = _labels(self.root, normalise_language(language))

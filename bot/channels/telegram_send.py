@@ -18,11 +18,16 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.methods.base import Response
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.config import Settings
 from bot.rendering import split_text
 from dialogs.ports import Capabilities, RenderedMessage, SendResult
+
+#: pydantic caches generic classes weakly; without a strong reference every GC
+#: makes aiogram rebuild Response[Message] on the next call (measured: 1.7 % CPU)
+_RESPONSE_TYPES = (Response[Message], Response[list[Update]], Response[bool])
 
 log = logging.getLogger(__name__)
 MAX_TEXT = 4096
