@@ -24,6 +24,7 @@ from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.storage import open_store
+from bot.tuning import tune_gc
 from dialogs.engine import DialogEngine
 from dialogs.model import Commit, Conversation, Inbound, Timer
 from dialogs.policy import Policy, load_policy
@@ -214,6 +215,7 @@ async def start_stack(store_url: str, policy: Policy, forward: set[str] | None =
     await runtime.start()
     await sender.recover()
     stack.rebuilt = scheduler.start(await store.timers())
+    tune_gc()  # as start_services does
     stack.startup_s = time.perf_counter() - started
     return stack
 

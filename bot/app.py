@@ -25,6 +25,7 @@ from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.storage import open_store
+from bot.tuning import tune_gc
 from dialogs.catalog import all_dialogs
 from dialogs.engine import DialogEngine
 from dialogs.policy import Policy, load_policy
@@ -112,6 +113,7 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     scheduler.start(await store.timers())
     for extra in extras:
         await extra.start()
+    tune_gc()  # everything is loaded: freeze it, so GC passes stop rescanning it
     return services
 
 
@@ -138,9 +140,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
-        app.include_router(
-            console_router(services.runtime, api_token(settings), services.policy, settings.templates)
-        )
+        app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:

@@ -31,6 +31,12 @@ class TokenBucket:
         self.stamp = now
 
 
+#: idle chat buckets are forgotten once there are more than this many...
+FORGET_ABOVE = 10_000
+#: ...at most once per this many takes (each time a scan of all of them)
+FORGET_EVERY = 1_000
+
+
 @dataclass
 class ChannelLimits:
     """How fast one channel may send: overall, per chat, and pauses."""
@@ -42,6 +48,7 @@ class ChannelLimits:
     paused_until: float = 0.0
     _global: TokenBucket | None = None
     _chats: dict[str, TokenBucket] = field(default_factory=dict)
+    _takes: int = 0
 
     def __post_init__(self) -> None:
         self._global = TokenBucket(self.rate, max(1.0, self.rate / 10))
@@ -56,7 +63,11 @@ class ChannelLimits:
         assert self._global is not None
         self._global.take(now)
         self._chat(chat).take(now)
-        if len(self._chats) > 10_000:
+        # amortised: one scan per FORGET_EVERY takes, not one per take while
+        # more than FORGET_ABOVE chats are active (a burst to 10,000+ chats)
+        self._takes += 1
+        if len(self._chats) > FORGET_ABOVE and self._takes >= FORGET_EVERY:
+            self._takes = 0
             self._forget_idle(now)
 
     def pause(self, seconds: float) -> None:

@@ -23,8 +23,10 @@ TimerSink = Callable[[list[Timer], list[str]], object]
 
 
 class Runtime:
-    def __init__(self, store: Store, engine: DialogEngine, clock: Clock, workers: int = 8) -> None:
+    def __init__(self, store: Store, engine: DialogEngine, clock: Clock, workers: int = 8, batch: int = 64) -> None:
         self.store, self.engine, self.clock = store, engine, clock
+        #: most inbounds (of different conversations) a worker commits in one transaction
+        self.batch = batch
         self.sender: Sender | None = None
         self.timer_sink: TimerSink | None = None
         #: called after every commit (e.g. the agents' door forwards buyer messages)
@@ -72,34 +74,91 @@ class Runtime:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
     async def _work(self, queue: asyncio.Queue[Inbound]) -> None:
+        """One shard: takes what is ready (up to `batch` inbounds), handles
+        them in order, several conversations per transaction (a burst of due
+        follow-ups), and yields to the loop between batches."""
+        waiting: list[Inbound] = []  # taken from the queue, not handled yet (in order)
         while True:
-            inbound = await queue.get()
-            try:
-                change = await self.engine.handle(self.store, inbound)
-                if change is not None:
-                    await self._after_commit(change)
-                self.handled += 1
-            except Exception:
-                # e.g. Redis restarting: the input is safe (inbox, or the timer in
-                # the store), so try again later instead of waiting for a restart
-                attempt = self._failures.get(inbound.source_id, 0) + 1
-                self._failures[inbound.source_id] = attempt
-                delay = min(0.5 * 2**attempt, 30.0)
-                log.exception("handling %s failed (attempt %d); retrying in %.1fs", inbound.source_id, attempt, delay)
-                asyncio.get_running_loop().call_later(delay, self._enqueue, inbound)
+            if not waiting:
+                waiting.append(await queue.get())
+            while len(waiting) < self.batch and not queue.empty():
+                waiting.append(queue.get_nowait())
+            # the first inbound of each conversation: later ones wait for the next round
+            seen: set[str] = set()
+            batch: list[Inbound] = []
+            rest: list[Inbound] = []
+            for inbound in waiting:
+                if inbound.conversation_id in seen or len(batch) >= self.batch:
+                    rest.append(inbound)
+                else:
+                    seen.add(inbound.conversation_id)
+                    batch.append(inbound)
+            waiting = rest
+            if len(batch) == 1:
+                await self._handle_one(batch[0])
             else:
-                self._failures.pop(inbound.source_id, None)
-            finally:
-                self._in_flight -= 1
-                if self._in_flight == 0:
-                    self._idle.set()
+                await self._handle_batch(batch)
+            await asyncio.sleep(0)  # let buyers' requests in between batches
+
+    async def _handle_one(self, inbound: Inbound) -> None:
+        try:
+            change = await self.engine.handle(self.store, inbound)
+            if change is not None:
+                await self._after_commit(change)
+            self.handled += 1
+        except Exception:
+            self._retry(inbound)
+        else:
+            self._failures.pop(inbound.source_id, None)
+        finally:
+            self._done(1)
+
+    async def _handle_batch(self, batch: list[Inbound]) -> None:
+        try:
+            results = await self.engine.handle_many(self.store, batch)
+        except Exception:  # e.g. the commit failed: nothing of the batch was written
+            for inbound in batch:
+                self._retry(inbound)
+            self._done(len(batch))
+            return
+        try:
+            for inbound, result in zip(batch, results, strict=True):
+                if isinstance(result, Exception):
+                    self._retry(inbound, result)
+                    continue
+                try:
+                    await self._after_commit(result)
+                    self.handled += 1
+                except Exception:
+                    self._retry(inbound)
+                else:
+                    self._failures.pop(inbound.source_id, None)
+        finally:
+            self._done(len(batch))
+
+    def _retry(self, inbound: Inbound, error: BaseException | None = None) -> None:
+        # e.g. Redis restarting: the input is safe (inbox, or the timer in
+        # the store), so try again later instead of waiting for a restart
+        attempt = self._failures.get(inbound.source_id, 0) + 1
+        self._failures[inbound.source_id] = attempt
+        delay = min(0.5 * 2**attempt, 30.0)
+        log.error(
+            "handling %s failed (attempt %d); retrying in %.1fs",
+            inbound.source_id,
+            attempt,
+            delay,
+            exc_info=error if error is not None else True,
+        )
+        asyncio.get_running_loop().call_later(delay, self._enqueue, inbound)
+
+    def _done(self, count: int) -> None:
+        self._in_flight -= count
+        if self._in_flight == 0:
+            self._idle.set()
 
     async def _after_commit(self, change: Commit) -> None:
         conversation = change.conversation
-        if change.order is not None and change.order.placed_at is not None:
-            await self.ensure_link_token(conversation.id)
-        if conversation.channel and conversation.address:
-            await self.store.bind(conversation.channel, conversation.address, conversation.id)
+        # the binding and the new order's link token are in the commit (`Commit.bind`, `link_token`)
         if self.timer_sink is not None and (change.timers_set or change.timers_cancelled):
             cancelled = [f"{conversation.id}:{name}" for name in change.timers_cancelled]
             self.timer_sink(change.timers_set, cancelled)

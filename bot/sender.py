@@ -49,7 +49,9 @@ class Sender:
         self.on_unreachable = on_unreachable
         self.max_attempts = max_attempts
         self.stats = SenderStats()
-        self._queues: dict[Key, deque[str]] = {}
+        #: per chat, the messages to deliver in order (as committed; each
+        #: attempt claims the stored copy first, so a stale one is never sent twice)
+        self._queues: dict[Key, deque[OutboxMessage]] = {}
         self._heap: list[tuple[float, int, Key]] = []
         self._scheduled: set[Key] = set()
         self._busy: set[Key] = set()
@@ -71,8 +73,8 @@ class Sender:
                 continue
             key = (message.channel, message.address)
             queue = self._queues.setdefault(key, deque())
-            if message.id not in queue:
-                queue.append(message.id)
+            if all(queued.id != message.id for queued in queue):
+                queue.append(message)
             self._idle.clear()
             self._schedule(key, time.monotonic())
         self._wake.set()
@@ -132,7 +134,7 @@ class Sender:
             else:
                 retry_at = again
         except Exception:
-            log.exception("delivery of %s crashed; will retry", queue[0])
+            log.exception("delivery of %s crashed; will retry", queue[0].id)
             retry_at = time.monotonic() + 5
         finally:
             self._slots.release()
@@ -143,19 +145,21 @@ class Sender:
                 del self._queues[key]
             self._wake.set()
 
-    async def _deliver(self, message_id: str) -> float | None:
+    async def _deliver(self, queued: OutboxMessage) -> float | None:
         """Send one message; None when done with it, else when to try again."""
-        message = await self.store.get_outbox(message_id)
-        if message is None or message.status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.HELD):
+        if queued.status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.HELD):
+            return None
+        # one round trip: SENDING with one more attempt, unless it is done already
+        message = await self.store.claim_outbox(queued.id)
+        if message is None:
             return None
         channel = self.channels[str(message.channel)]
         try:
             rendered = self.renderer.render(message, channel.name, channel.capabilities)
         except (LookupError, ValueError) as exc:
+            message.attempts -= 1  # never tried
             await self._finish(message, OutboxStatus.FAILED, f"cannot render: {exc}")
             return None
-        message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
-        await self.store.update_outbox(message)
         try:
             result = await channel.send(str(message.address), rendered)
         except Exception as exc:  # a channel bug must not stop the others
@@ -168,8 +172,8 @@ class Sender:
                 message.conversation_id, self.clock.now(), str(message.context.get("author", "bot")), rendered.text,
                 tuple({"data": d, "label": label, "url": url} for d, label, url in rendered.buttons),
             )  # fmt: skip
-            await self.store.append_transcript([entry])
-            await self._finish(message, OutboxStatus.SENT, None)
+            message.status, message.error = OutboxStatus.SENT, None
+            await self.store.finish_outbox(message, [entry])  # one transaction
             return None
         return await self._failed(message, result)
 

@@ -1,5 +1,5 @@
 """What every dialog is made of: one `transitions` machine declared as data,
-short-lived models restored at the conversation's state, and the Turn that
+a model restored at the conversation's state for each turn, and the Turn that
 callbacks read from and append intents to. No I/O here."""
 
 from __future__ import annotations
@@ -113,12 +113,35 @@ class Dialog:
             auto_transitions=False,
             ignore_invalid_triggers=True,
         )
+        #: one model bound to the machine for good, re-pointed at each turn
+        #: (`add_model`/`remove_model` per turn cost more than the transition)
+        self._bound: DialogModel | None = None
+        self._firing = False
 
     def fire(self, turn: Turn, trigger: str) -> bool:
         """Fire `trigger` at the conversation's state; True when a transition ran."""
         state = str(turn.conversation.state or self.initial)
         if not self.accepts(state, trigger):
             return False
+        if self._firing:  # re-entered from a callback: a model of its own
+            return self._fire_once(turn, trigger, state)
+        model = self._bound
+        if model is None:
+            model = self._bound = self.model(turn)
+            self.machine.add_model(model, initial=state)
+        else:
+            model.turn = turn
+            self.machine.set_state(state, model=model)
+        self._firing = True
+        try:
+            fired = bool(self.machine.events[trigger].trigger(model))
+            if fired:
+                turn.conversation.state = model.state
+            return fired
+        finally:
+            self._firing = False
+
+    def _fire_once(self, turn: Turn, trigger: str, state: str) -> bool:
         model = self.model(turn)
         self.machine.add_model(model, initial=state)
         try:

@@ -4,8 +4,10 @@ with the per-conversation lock and the store."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+import secrets
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from dialogs.base import Dialog, Turn
@@ -30,9 +32,17 @@ from dialogs.model import (
 )
 from dialogs.orders import apply_event, new_order, normalise_phone, trigger_for
 from dialogs.policy import Policy
-from dialogs.ports import Clock, Store
+from dialogs.ports import Clock, Loaded, Store
 
 log = logging.getLogger(__name__)
+#: `handle_many` lets the loop run others after this many decisions
+DECIDE_SLICE = 16
+
+
+def _wanted(inbound: Inbound) -> tuple[str, str | None]:
+    """What `load_many` must read for `inbound`: the timer that fired, if one did."""
+    name = inbound.payload["timer"] if inbound.trigger == "follow_up_due" else None
+    return inbound.conversation_id, name
 
 
 class DialogEngine:
@@ -45,14 +55,63 @@ class DialogEngine:
     async def handle(self, store: Store, inbound: Inbound) -> Commit | None:
         """Process one accepted Inbound under its conversation's lock."""
         async with store.lock(inbound.conversation_id):
-            conversation, order = await store.load(inbound.conversation_id)
-            timer_current = True
-            if inbound.trigger == "follow_up_due":
-                timer = await store.get_timer(inbound.conversation_id, inbound.payload["timer"])
-                timer_current = timer is not None and timer.due_at.isoformat() == inbound.payload["due_at"]
-            change = self.decide(conversation, order, inbound, timer_current=timer_current)
+            (loaded,) = await store.load_many([_wanted(inbound)])
+            change = self._decide_loaded(inbound, loaded)
             await store.commit(change)
             return change
+
+    async def handle_many(self, store: Store, inbounds: Sequence[Inbound]) -> list[Commit | Exception]:
+        """`handle` for inbounds of DIFFERENT conversations, with one load and
+        one commit (one transaction) for all whose locks are free; the others
+        are handled one by one afterwards, waiting for their locks. Per
+        inbound: its Commit, or the exception that stopped it (nothing of it
+        committed)."""
+        ids = [inbound.conversation_id for inbound in inbounds]
+        if len(set(ids)) != len(ids):
+            raise ValueError("handle_many takes one inbound per conversation")
+        results: dict[int, Commit | Exception] = {}
+        async with store.lock_many(ids) as taken:
+            held = set(taken)
+            batch = [(n, inbound) for n, inbound in enumerate(inbounds) if inbound.conversation_id in held]
+            if batch:
+                loaded = await store.load_many([_wanted(inbound) for _, inbound in batch])
+                changes: list[Commit] = []
+                for k, ((n, inbound), found) in enumerate(zip(batch, loaded, strict=True)):
+                    if k and k % DECIDE_SLICE == 0:
+                        await asyncio.sleep(0)  # a long batch must not hold the loop
+                    try:
+                        change = self._decide_loaded(inbound, found)
+                    except Exception as exc:  # this one is retried; the others go on
+                        log.exception("deciding %s failed", inbound.source_id)
+                        results[n] = exc
+                    else:
+                        changes.append(change)
+                        results[n] = change
+                await store.commit_many(changes)
+        for n, inbound in enumerate(inbounds):
+            if n not in results:
+                try:
+                    alone = await self.handle(store, inbound)
+                    assert alone is not None
+                    results[n] = alone
+                except Exception as exc:
+                    results[n] = exc
+        return [results[n] for n in range(len(inbounds))]
+
+    def _decide_loaded(self, inbound: Inbound, loaded: Loaded) -> Commit:
+        conversation, order, timer = loaded
+        timer_current = True
+        if inbound.trigger == "follow_up_due":
+            timer_current = timer is not None and timer.due_at.isoformat() == inbound.payload["due_at"]
+        was_placed = order is not None and order.placed_at is not None
+        change = self.decide(conversation, order, inbound, timer_current=timer_current)
+        # folded into the commit's transaction: the binding (most recent first)
+        # and, when this turn placed the order, its link token (kept if it has one)
+        conv = change.conversation
+        change.bind = bool(conv.channel and conv.address)
+        if not was_placed and change.order is not None and change.order.placed_at is not None:
+            change.link_token = secrets.token_urlsafe(18)
+        return change
 
     def decide(
         self,

@@ -37,6 +37,18 @@ class Buyer:
     telegram_chat_id: int | None = None
     whatsapp_phone: str | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "language": self.language,
+            "country": self.country,
+            "timezone": self.timezone,
+            "first_order": self.first_order,
+            "telegram_chat_id": self.telegram_chat_id,
+            "whatsapp_phone": self.whatsapp_phone,
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Buyer:
         known = {f.name for f in dataclasses.fields(cls)}
@@ -51,6 +63,16 @@ class Item:
     qty: int = 1
     price: str = "0"
     stock_left: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sku": self.sku,
+            "title": self.title,
+            "url": self.url,
+            "qty": self.qty,
+            "price": self.price,
+            "stock_left": self.stock_left,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
@@ -79,10 +101,21 @@ class Order:
     early: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        for key in ("placed_at", "paid_at", "closed_at"):
-            data[key] = iso(getattr(self, key))
-        return data
+        """Written out by hand (`dataclasses.asdict` deep-copies every value, a
+        large share of a commit's CPU); nested JSON values are shared, not copied."""
+        return {
+            "order_id": self.order_id,
+            "buyer": self.buyer.to_dict(),
+            "items": [item.to_dict() for item in self.items],
+            "total_amount": self.total_amount,
+            "currency": self.currency,
+            "status": self.status,
+            "placed_at": iso(self.placed_at),
+            "paid_at": iso(self.paid_at),
+            "closed_at": iso(self.closed_at),
+            "facts": dict(self.facts),
+            "early": list(self.early),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Order:
@@ -124,10 +157,23 @@ class Conversation:
     last_buyer_message_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["ownership"] = str(self.ownership)
-        data["last_buyer_message_at"] = iso(self.last_buyer_message_at)
-        return data
+        """By hand, like `Order.to_dict`; nested JSON values are shared, not copied."""
+        return {
+            "id": self.id,
+            "order_id": self.order_id,
+            "dialog": self.dialog,
+            "state": self.state,
+            "step": self.step,
+            "ownership": str(self.ownership),
+            "language": self.language,
+            "channel": self.channel,
+            "address": self.address,
+            "buyer_replied": self.buyer_replied,
+            "misunderstandings": self.misunderstandings,
+            "unreachable": self.unreachable,
+            "memory": dict(self.memory),
+            "last_buyer_message_at": iso(self.last_buyer_message_at),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Conversation:
@@ -244,11 +290,24 @@ class OutboxMessage:
     not_before: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = dataclasses.asdict(self)
-        data["status"] = str(self.status)
-        data["created_at"] = iso(self.created_at)
-        data["not_before"] = iso(self.not_before)
-        return data
+        """By hand, like `Order.to_dict`; nested JSON values are shared, not copied."""
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "template": self.template,
+            "context": dict(self.context),
+            "buttons": [dict(button) for button in self.buttons],
+            "language": self.language,
+            "step": self.step,
+            "created_at": iso(self.created_at),
+            "channel": self.channel,
+            "address": self.address,
+            "status": str(self.status),
+            "attempts": self.attempts,
+            "channel_message_id": self.channel_message_id,
+            "error": self.error,
+            "not_before": iso(self.not_before),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OutboxMessage:
@@ -325,3 +384,8 @@ class Commit:
     timers_cancelled: list[str] = field(default_factory=list)
     transcript: list[TranscriptEntry] = field(default_factory=list)
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    #: also bind the conversation's channel and address to it (as `Store.bind`),
+    #: in the same transaction (set by `DialogEngine.handle`)
+    bind: bool = False
+    #: a fresh link token for the order, stored only if the order has none yet
+    link_token: str | None = None

@@ -19,6 +19,9 @@ from dialogs.model import (
     TranscriptEntry,
 )
 
+#: what `load_many` returns per conversation: conversation, order, the timer asked for
+Loaded = tuple[Conversation | None, Order | None, Timer | None]
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -49,6 +52,19 @@ class ConversationStore(Protocol):
     def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
         """Exclusive per-conversation lock (across processes for Redis)."""
 
+    async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
+        """One round trip: for each (conversation id, timer name or None) its
+        conversation, order and that pending timer (None when no name given)."""
+
+    async def commit_many(self, changes: Sequence[Commit]) -> None:
+        """`commit` for each change (of different conversations), all of them
+        in one transaction: all are written or none."""
+
+    def lock_many(self, conversation_ids: Sequence[str]) -> AbstractAsyncContextManager[list[str]]:
+        """Takes the locks of those `conversation_ids` that are free right now,
+        without waiting for the others (so holders of several never deadlock);
+        yields the ids taken, held until exit."""
+
     async def conversations(self) -> list[Conversation]: ...
 
 
@@ -61,6 +77,14 @@ class Outbox(Protocol):
     async def update_outbox(self, message: OutboxMessage) -> None:
         """Overwrite status, attempts, channel_message_id, error, not_before,
         channel and address of an existing message."""
+
+    async def claim_outbox(self, message_id: str) -> OutboxMessage | None:
+        """Before a delivery attempt: when the message is PENDING or SENDING,
+        mark it SENDING with one more attempt and return it as stored; None
+        (and nothing changed) when it is unknown or already SENT, HELD, FAILED."""
+
+    async def finish_outbox(self, message: OutboxMessage, transcript: Sequence[TranscriptEntry] = ()) -> None:
+        """`update_outbox(message)` and `append_transcript(transcript)` in one transaction."""
 
     async def outbox_for(self, conversation_id: str) -> list[OutboxMessage]: ...
 

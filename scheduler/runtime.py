@@ -10,10 +10,11 @@ import contextlib
 import logging
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.executors.debug import DebugExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,6 +24,8 @@ from dialogs.model import Timer
 
 log = logging.getLogger(__name__)
 FireCallback = Callable[[Timer], None]
+#: most due timers handed to `on_due` in one callback on the loop
+HAND_OVER = 256
 
 
 class FollowUpScheduler:
@@ -36,9 +39,15 @@ class FollowUpScheduler:
         #: committed timer changes waiting for the applier thread (None: stop)
         self._changes: queue.SimpleQueue[tuple[list[Timer], list[str]] | None] = queue.SimpleQueue()
         self._applier: threading.Thread | None = None
+        #: fired on APScheduler's thread, waiting for the loop (see `_fire`)
+        self._due: deque[Timer] = deque()
+        self._wake_lock = threading.Lock()
+        self._wake_pending = False
         self.scheduler = BackgroundScheduler(
             jobstores={"default": self._store},
-            executors={"default": ThreadPoolExecutor(max_workers=4)},
+            # a job only queues its timer for the loop: run it on the scheduler's own
+            # thread (a thread pool per job costs more than the job, ~10,000 at once)
+            executors={"default": DebugExecutor()},
             job_defaults={
                 # Overdue follow-ups always fire (late is better than lost); the
                 # dialog's guard drops the ones whose order has moved on.
@@ -93,8 +102,36 @@ class FollowUpScheduler:
         return count
 
     def _fire(self, conversation_id: str, name: str, due_at: str) -> None:
-        timer = Timer(conversation_id, name, datetime.fromisoformat(due_at))
-        self.loop.call_soon_threadsafe(self.on_due, timer)
+        """On APScheduler's thread: queue the timer and wake the loop once for
+        all that are queued (not one loop callback per timer)."""
+        self._due.append(Timer(conversation_id, name, datetime.fromisoformat(due_at)))
+        with self._wake_lock:
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        try:
+            self.loop.call_soon_threadsafe(self._hand_over)
+        except RuntimeError:  # the loop is closed: shutting down
+            with self._wake_lock:
+                self._wake_pending = False
+
+    def _hand_over(self) -> None:
+        """On the loop: up to HAND_OVER due timers to `on_due`, then the loop
+        serves others before the next ones (a burst never blocks it long)."""
+        with self._wake_lock:
+            self._wake_pending = False
+        for _ in range(min(HAND_OVER, len(self._due))):
+            timer = self._due.popleft()
+            try:
+                self.on_due(timer)
+            except Exception:
+                log.exception("handing over follow-up %s failed", timer.id)
+        if self._due:
+            with self._wake_lock:
+                if self._wake_pending:
+                    return
+                self._wake_pending = True
+            self.loop.call_soon(self._hand_over)
 
     def pending(self) -> int:
         """Jobs in the store (no lock: `get_jobs` could stall the loop in a burst)."""

@@ -4,6 +4,7 @@ fields equal to their dataclass default are dropped, `from_dict` restores them."
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,9 @@ def loads(text: str) -> Any:
     return json.loads(text)
 
 
+@functools.cache
 def _defaults(cls: type) -> dict[str, Any]:
+    """The fields' defaults (computed once per class; never mutate the result)."""
     found: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING:

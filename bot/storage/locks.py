@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 
@@ -29,3 +29,26 @@ class LocalLocks:
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+
+    @asynccontextmanager
+    async def hold_free(self, keys: Sequence[str]) -> AsyncIterator[list[str]]:
+        """Take the locks of those `keys` nobody holds or waits for, at once
+        and without waiting; yields the keys taken (no duplicates)."""
+        taken: list[str] = []
+        for key in keys:
+            if key in self._locks:
+                continue
+            lock = asyncio.Lock()
+            await lock.acquire()  # new and free: returns at once, without a round of the loop
+            self._locks[key] = (lock, 1)
+            taken.append(key)
+        try:
+            yield taken
+        finally:
+            for key in taken:
+                lock, users = self._locks[key]
+                lock.release()
+                if users <= 1:
+                    del self._locks[key]
+                else:
+                    self._locks[key] = (lock, users - 1)

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 
 from bot.storage import codec
 from bot.storage.locks import LocalLocks
-from bot.storage.redis_keys import ACCEPT, ADD_OUTBOX, RELEASE, SAVE_KEEP_ORDER, SEP, Keys
+from bot.storage.redis_keys import ACCEPT, ADD_OUTBOX, LINK_TOKEN, RELEASE, SAVE_KEEP_ORDER, SEP, Keys
 from dialogs.model import (
     Commit,
     Conversation,
@@ -29,8 +29,11 @@ from dialogs.model import (
     Timer,
     TranscriptEntry,
 )
+from dialogs.ports import Loaded
 
 PENDING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+#: connections per store (process); more concurrent callers wait for one
+MAX_CONNECTIONS = 64
 log = logging.getLogger(__name__)
 
 
@@ -74,15 +77,19 @@ class RedisStore:
         from_url = [value for key, value in query if key == "prefix"]
         rest = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "prefix"])))
         prefix = prefix if prefix is not None else (from_url[-1] if from_url else "bb:")
-        client = aioredis.Redis.from_url(
+        # bounded, and a burst of callers waits for a free connection instead
+        # of failing with MaxConnectionsError (the default pool's behaviour)
+        pool = aioredis.BlockingConnectionPool.from_url(
             rest,
+            max_connections=MAX_CONNECTIONS,
+            timeout=30.0,
             decode_responses=True,
             socket_connect_timeout=connect_timeout,
             socket_timeout=30.0,
             # a commit must never be silently replayed; callers retry whole steps
             retry=Retry(NoBackoff(), 0),
         )
-        return cls(client, url, prefix, timeout=connect_timeout)
+        return cls(aioredis.Redis.from_pool(pool), url, prefix, timeout=connect_timeout)
 
     async def ping(self) -> None:
         try:
@@ -124,38 +131,70 @@ class RedisStore:
         conv, _, order = stored.partition("\n")
         return codec.decode_conversation(conv), codec.decode_order(order) if order else None
 
+    async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
+        wanted = list(wanted)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for conversation_id, name in wanted:
+                pipe.get(self._k.conversation(conversation_id))
+                if name is not None:
+                    pipe.hget(self._k.extra(conversation_id), f"t:{name}")
+            found = iter(await pipe.execute())
+        loaded: list[Loaded] = []
+        for conversation_id, name in wanted:
+            conv, order = self._decode(next(found))
+            timer = None
+            if name is not None and (due := next(found)) is not None:
+                timer = Timer(conversation_id, name, codec.from_micros(int(due)))
+            loaded.append((conv, order, timer))
+        return loaded
+
     async def commit(self, change: Commit) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            self._queue_commit(pipe, change)
+            await pipe.execute()
+
+    async def commit_many(self, changes: Sequence[Commit]) -> None:
+        async with self._r.pipeline(transaction=True) as pipe:
+            for change in changes:
+                self._queue_commit(pipe, change)
+            await pipe.execute()
+
+    def _queue_commit(self, pipe: Any, change: Commit) -> None:
+        """Queue the writes of `change` on a MULTI pipeline."""
         k, conv = self._k, change.conversation
         key, extra = k.conversation(conv.id), k.extra(conv.id)
         conv_json = codec.encode_conversation(conv)
         # processed: remembered for dedupe (and gone from the pending inbox below)
         fields: dict[str, Any] = {f"s:{change.inbound_source_id}": ""}
-        async with self._r.pipeline(transaction=True) as pipe:
-            if change.order is not None:
-                pipe.set(key, f"{conv_json}\n{codec.encode_order(change.order)}")
+        if change.order is not None:
+            pipe.set(key, f"{conv_json}\n{codec.encode_order(change.order)}")
+        else:
+            pipe.eval(SAVE_KEEP_ORDER, 1, key, conv_json)
+        pipe.sadd(k.conversations, conv.id)
+        if change.timers_cancelled:
+            pipe.hdel(extra, *[f"t:{name}" for name in change.timers_cancelled])
+            pipe.zrem(k.timers, *[f"{conv.id}{SEP}{name}" for name in change.timers_cancelled])
+        for timer in change.timers_set:
+            due = codec.to_micros(timer.due_at)
+            if timer.conversation_id == conv.id:
+                fields[f"t:{timer.name}"] = due
             else:
-                pipe.eval(SAVE_KEEP_ORDER, 1, key, conv_json)
-            pipe.sadd(k.conversations, conv.id)
-            if change.timers_cancelled:
-                pipe.hdel(extra, *[f"t:{name}" for name in change.timers_cancelled])
-                pipe.zrem(k.timers, *[f"{conv.id}{SEP}{name}" for name in change.timers_cancelled])
-            for timer in change.timers_set:
-                due = codec.to_micros(timer.due_at)
-                if timer.conversation_id == conv.id:
-                    fields[f"t:{timer.name}"] = due
-                else:
-                    pipe.hset(k.extra(timer.conversation_id), f"t:{timer.name}", due)
-                pipe.zadd(k.timers, {f"{timer.conversation_id}{SEP}{timer.name}": due})
-            pipe.hset(extra, mapping=fields)
-            if change.outbox:
-                self._add_outbox(pipe, change.outbox)
-            self._append(pipe, change.transcript)
-            if change.tasks:
-                pipe.rpush(k.tasks, *[codec.dumps(task) for task in change.tasks])
-            member = f"{conv.id}{SEP}{change.inbound_source_id}"
-            pipe.zrem(k.inbox_queue, member)
-            pipe.hdel(k.inbox_data, member)
-            await pipe.execute()
+                pipe.hset(k.extra(timer.conversation_id), f"t:{timer.name}", due)
+            pipe.zadd(k.timers, {f"{timer.conversation_id}{SEP}{timer.name}": due})
+        pipe.hset(extra, mapping=fields)
+        if change.outbox:
+            self._add_outbox(pipe, change.outbox)
+        self._append(pipe, change.transcript)
+        if change.tasks:
+            pipe.rpush(k.tasks, *[codec.dumps(task) for task in change.tasks])
+        if change.bind and conv.channel and conv.address:
+            self._bind(pipe, conv.channel, conv.address, conv.id)
+        if change.link_token is not None:
+            order_id = change.order.order_id if change.order is not None else conv.order_id
+            pipe.eval(LINK_TOKEN, 2, k.tokens, k.order_tokens, change.link_token, order_id)
+        member = f"{conv.id}{SEP}{change.inbound_source_id}"
+        pipe.zrem(k.inbox_queue, member)
+        pipe.hdel(k.inbox_data, member)
 
     def _add_outbox(self, pipe: Any, messages: Sequence[OutboxMessage]) -> None:
         k = self._k
@@ -184,6 +223,30 @@ class RedisStore:
                 except (RedisError, OSError) as exc:  # it expires on its own; keep the real error
                     log.warning("could not release %s (expires in %d ms): %r", key, self._lock_ttl_ms, exc)
 
+    @asynccontextmanager
+    async def lock_many(self, conversation_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+        async with self._local.hold_free(conversation_ids) as free:
+            taken: list[tuple[str, str, str]] = []
+            try:
+                if free:
+                    tried = [(cid, self._k.lock(cid), secrets.token_hex(8)) for cid in free]
+                    async with self._r.pipeline(transaction=False) as pipe:
+                        for _, key, token in tried:
+                            pipe.set(key, token, nx=True, px=self._lock_ttl_ms)
+                        got = await pipe.execute()
+                    taken = [t for t, ok in zip(tried, got, strict=True) if ok]
+                yield [cid for cid, _, _ in taken]
+            finally:
+                if taken:
+                    try:
+                        async with self._r.pipeline(transaction=False) as pipe:
+                            for _, key, token in taken:
+                                pipe.eval(RELEASE, 1, key, token)
+                            await pipe.execute()
+                    except (RedisError, OSError) as exc:  # they expire on their own
+                        ttl = self._lock_ttl_ms
+                        log.warning("could not release %d locks (expire in %d ms): %r", len(taken), ttl, exc)
+
     async def conversations(self) -> list[Conversation]:
         ids = sorted(await self._r.smembers(self._k.conversations))
         async with self._r.pipeline(transaction=False) as pipe:
@@ -208,6 +271,9 @@ class RedisStore:
         return found[0] if found else None
 
     async def update_outbox(self, message: OutboxMessage) -> None:
+        await self.finish_outbox(message)
+
+    async def finish_outbox(self, message: OutboxMessage, transcript: Sequence[TranscriptEntry] = ()) -> None:
         k = self._k
         stored = await self._r.hget(k.outbox, message.id)
         if stored is None:
@@ -215,14 +281,34 @@ class RedisStore:
         seq, _, text = stored.partition("|")
         merged = codec.merge_outbox(codec.decode_outbox(text), message)
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hset(k.outbox, message.id, f"{seq}|{codec.encode_outbox(merged)}")
-            if merged.status in PENDING:
-                pipe.zadd(k.outbox_pending, {message.id: int(seq)})
-            else:
-                pipe.zrem(k.outbox_pending, message.id)
-            if merged.channel_message_id:
-                pipe.hset(k.outbox_channel_id, merged.channel_message_id, message.id)
+            self._write_outbox(pipe, seq, merged)
+            self._append(pipe, transcript)
             await pipe.execute()
+
+    def _write_outbox(self, pipe: Any, seq: str, merged: OutboxMessage) -> None:
+        k = self._k
+        pipe.hset(k.outbox, merged.id, f"{seq}|{codec.encode_outbox(merged)}")
+        if merged.status in PENDING:
+            pipe.zadd(k.outbox_pending, {merged.id: int(seq)})
+        else:
+            pipe.zrem(k.outbox_pending, merged.id)
+        if merged.channel_message_id:
+            pipe.hset(k.outbox_channel_id, merged.channel_message_id, merged.id)
+
+    async def claim_outbox(self, message_id: str) -> OutboxMessage | None:
+        # read, then write in MULTI, like update_outbox: a message is delivered by one sender
+        stored = await self._r.hget(self._k.outbox, message_id)
+        if stored is None:
+            return None
+        seq, _, text = stored.partition("|")
+        message = codec.decode_outbox(text)
+        if message.status not in PENDING:
+            return None
+        message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
+        async with self._r.pipeline(transaction=True) as pipe:
+            self._write_outbox(pipe, seq, message)
+            await pipe.execute()
+        return message
 
     async def outbox_for(self, conversation_id: str) -> list[OutboxMessage]:
         return await self._outbox_many(await self._r.lrange(self._k.outbox_of(conversation_id), 0, -1))
@@ -290,11 +376,14 @@ class RedisStore:
         return found
 
     async def bind(self, channel: str, address: str, conversation_id: str) -> None:
-        key = self._k.bindings(channel, address)
         async with self._r.pipeline(transaction=True) as pipe:
-            pipe.lrem(key, 0, conversation_id)
-            pipe.lpush(key, conversation_id)
+            self._bind(pipe, channel, address, conversation_id)
             await pipe.execute()
+
+    def _bind(self, pipe: Any, channel: str, address: str, conversation_id: str) -> None:
+        key = self._k.bindings(channel, address)
+        pipe.lrem(key, 0, conversation_id)
+        pipe.lpush(key, conversation_id)
 
     async def bound(self, channel: str, address: str) -> list[str]:
         found: list[str] = await self._r.lrange(self._k.bindings(channel, address), 0, -1)

@@ -44,6 +44,12 @@ redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. order)
 return 0
 """
 
+#: a link token for an order that has none yet (KEYS: tokens, order tokens; ARGV: token, order id)
+LINK_TOKEN = """
+if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 0
+"""
+
 #: compare-and-delete: release the lock only when we still own it
 RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -24,10 +24,16 @@ from dialogs.model import (
     Timer,
     TranscriptEntry,
 )
+from dialogs.ports import Loaded
 
 T = TypeVar("T")
 
 PENDING = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
+BIND = (
+    "INSERT INTO bindings (channel, address, conversation_id, seq) VALUES "
+    "(?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM bindings)) "
+    "ON CONFLICT (channel, address, conversation_id) DO UPDATE SET seq = excluded.seq"
+)
 
 
 class SqliteStore:
@@ -107,11 +113,49 @@ class SqliteStore:
 
     async def load(self, conversation_id: str) -> tuple[Conversation | None, Order | None]:
         row = await self._one("SELECT data, order_data FROM conversations WHERE id = ?", conversation_id)
-        if row is None:
-            return None, None
+        return (None, None) if row is None else self._decode(row)
+
+    async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
+        wanted = list(wanted)
+
+        def read(db: sqlite3.Connection) -> list[tuple[Any, Any]]:
+            found = []
+            for conversation_id, name in wanted:
+                row = db.execute("SELECT data, order_data FROM conversations WHERE id = ?", (conversation_id,))
+                timer = None
+                if name is not None:
+                    timer = db.execute(
+                        "SELECT conversation_id, name, due_us FROM timers WHERE conversation_id = ? AND name = ?",
+                        (conversation_id, name),
+                    ).fetchone()
+                found.append((row.fetchone(), timer))
+            return found
+
+        loaded: list[Loaded] = []
+        for row, timer in await self._run(read):
+            conv, order = (None, None) if row is None else self._decode(row)
+            loaded.append((conv, order, self._timer(timer) if timer else None))
+        return loaded
+
+    @staticmethod
+    def _decode(row: tuple[str, str | None]) -> tuple[Conversation, Order | None]:
         return codec.decode_conversation(row[0]), codec.decode_order(row[1]) if row[1] else None
 
     async def commit(self, change: Commit) -> None:
+        await self._tx(self._writer(change))
+
+    async def commit_many(self, changes: Sequence[Commit]) -> None:
+        writers = [self._writer(change) for change in changes]
+
+        def write(db: sqlite3.Connection) -> None:
+            for writer in writers:
+                writer(db)
+
+        await self._tx(write)
+
+    def _writer(self, change: Commit) -> Callable[[sqlite3.Connection], None]:
+        """Encodes `change` now (on the loop); the returned function writes it
+        inside the caller's transaction (on the store's thread)."""
         conv = change.conversation
         conv_data = codec.encode_conversation(conv)
         order_data = codec.encode_order(change.order) if change.order is not None else None
@@ -121,6 +165,8 @@ class SqliteStore:
         ]
         timers = [(t.conversation_id, t.name, codec.to_micros(t.due_at)) for t in change.timers_set]
         tasks = [(codec.dumps(task),) for task in change.tasks]
+        bind = change.bind and conv.channel and conv.address
+        order_id = change.order.order_id if change.order is not None else conv.order_id
 
         def write(db: sqlite3.Connection) -> None:
             db.execute(
@@ -128,30 +174,47 @@ class SqliteStore:
                 "UPDATE SET data = excluded.data, order_data = COALESCE(excluded.order_data, order_data)",
                 (conv.id, conv_data, order_data),
             )
-            db.executemany(
-                "INSERT OR IGNORE INTO outbox (id, conversation_id, status, channel_message_id, data) "
-                "VALUES (?, ?, ?, ?, ?)",
-                outbox,
-            )
-            db.executemany(
-                "DELETE FROM timers WHERE conversation_id = ? AND name = ?",
-                [(conv.id, name) for name in change.timers_cancelled],
-            )
-            db.executemany("INSERT OR REPLACE INTO timers (conversation_id, name, due_us) VALUES (?, ?, ?)", timers)
+            if outbox:
+                db.executemany(
+                    "INSERT OR IGNORE INTO outbox (id, conversation_id, status, channel_message_id, data) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    outbox,
+                )
+            if change.timers_cancelled:
+                db.executemany(
+                    "DELETE FROM timers WHERE conversation_id = ? AND name = ?",
+                    [(conv.id, name) for name in change.timers_cancelled],
+                )
+            if timers:
+                db.executemany("INSERT OR REPLACE INTO timers (conversation_id, name, due_us) VALUES (?, ?, ?)", timers)
             self._append(db, change.transcript)
-            db.executemany("INSERT INTO tasks (data) VALUES (?)", tasks)
+            if tasks:
+                db.executemany("INSERT INTO tasks (data) VALUES (?)", tasks)
+            if bind:
+                db.execute(BIND, (conv.channel, conv.address, conv.id))
+            if change.link_token is not None:
+                db.execute(
+                    "INSERT INTO link_tokens (token, order_id) SELECT ?, ? "
+                    "WHERE NOT EXISTS (SELECT 1 FROM link_tokens WHERE order_id = ?)",
+                    (change.link_token, order_id, order_id),
+                )
             db.execute(
                 "INSERT INTO inbox (source_id, processed) VALUES (?, 1) "
                 "ON CONFLICT (source_id) DO UPDATE SET processed = 1, data = NULL",
                 (change.inbound_source_id,),
             )
 
-        await self._tx(write)
+        return write
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
         async with self._locks.hold(conversation_id):
             yield
+
+    @asynccontextmanager
+    async def lock_many(self, conversation_ids: Sequence[str]) -> AsyncIterator[list[str]]:
+        async with self._locks.hold_free(conversation_ids) as taken:
+            yield taken
 
     async def conversations(self) -> list[Conversation]:
         rows = await self._all("SELECT data FROM conversations ORDER BY id")
@@ -168,15 +231,42 @@ class SqliteStore:
         return codec.decode_outbox(row[0]) if row else None
 
     async def update_outbox(self, message: OutboxMessage) -> None:
-        def write(db: sqlite3.Connection) -> None:
-            row = db.execute("SELECT data FROM outbox WHERE id = ?", (message.id,)).fetchone()
+        await self._tx(lambda db: self._update_outbox(db, message))
+
+    @staticmethod
+    def _update_outbox(db: sqlite3.Connection, message: OutboxMessage) -> None:
+        row = db.execute("SELECT data FROM outbox WHERE id = ?", (message.id,)).fetchone()
+        if row is None:
+            raise KeyError(f"no outbox message {message.id!r}")
+        merged = codec.merge_outbox(codec.decode_outbox(row[0]), message)
+        db.execute(
+            "UPDATE outbox SET status = ?, channel_message_id = ?, data = ? WHERE id = ?",
+            (str(merged.status), merged.channel_message_id, codec.encode_outbox(merged), message.id),
+        )
+
+    async def claim_outbox(self, message_id: str) -> OutboxMessage | None:
+        def write(db: sqlite3.Connection) -> OutboxMessage | None:
+            row = db.execute("SELECT data FROM outbox WHERE id = ?", (message_id,)).fetchone()
             if row is None:
-                raise KeyError(f"no outbox message {message.id!r}")
-            merged = codec.merge_outbox(codec.decode_outbox(row[0]), message)
+                return None
+            message = codec.decode_outbox(row[0])
+            if str(message.status) not in PENDING:
+                return None
+            message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
             db.execute(
-                "UPDATE outbox SET status = ?, channel_message_id = ?, data = ? WHERE id = ?",
-                (str(merged.status), merged.channel_message_id, codec.encode_outbox(merged), message.id),
+                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
+                (str(message.status), codec.encode_outbox(message), message_id),
             )
+            return message
+
+        return await self._tx(write)
+
+    async def finish_outbox(self, message: OutboxMessage, transcript: Sequence[TranscriptEntry] = ()) -> None:
+        entries = list(transcript)
+
+        def write(db: sqlite3.Connection) -> None:
+            self._update_outbox(db, message)
+            self._append(db, entries)
 
         await self._tx(write)
 
@@ -250,12 +340,7 @@ class SqliteStore:
         return row[0] if row else None
 
     async def bind(self, channel: str, address: str, conversation_id: str) -> None:
-        sql = (
-            "INSERT INTO bindings (channel, address, conversation_id, seq) VALUES "
-            "(?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM bindings)) "
-            "ON CONFLICT (channel, address, conversation_id) DO UPDATE SET seq = excluded.seq"
-        )
-        await self._run(lambda db: db.execute(sql, (channel, address, conversation_id)))
+        await self._run(lambda db: db.execute(BIND, (channel, address, conversation_id)))
 
     async def bound(self, channel: str, address: str) -> list[str]:
         rows = await self._all(

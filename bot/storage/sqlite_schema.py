@@ -56,6 +56,7 @@ CREATE TABLE IF NOT EXISTS bindings (
     seq INTEGER NOT NULL,
     PRIMARY KEY (channel, address, conversation_id)
 );
+CREATE INDEX IF NOT EXISTS bindings_seq ON bindings (seq);
 CREATE TABLE IF NOT EXISTS tasks (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     data TEXT NOT NULL

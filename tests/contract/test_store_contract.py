@@ -323,3 +323,122 @@ async def test_open_store_takes_a_relative_sqlite_path(tmp_path: Path, monkeypat
     await store.ping()
     await store.close()
     assert (tmp_path / "var" / "data" / "bot.db").exists()
+
+
+# -- batched reads and writes (a burst of due follow-ups) ----------------------
+
+
+async def test_load_many_reads_conversations_orders_and_the_timers_asked_for(store: Store) -> None:
+    due = T0 + timedelta(hours=1)
+    await store.commit(commit("e1", timers_set=[Timer("c1", "nudge", due)]))
+    await store.commit(commit("e2", conversation_id="c2", order=None))
+    loaded = await store.load_many([("c1", "nudge"), ("c2", "nudge"), ("c9", None), ("c1", None)])
+    assert loaded == [
+        (conversation("c1"), order(), Timer("c1", "nudge", due)),
+        (conversation("c2"), None, None),
+        (None, None, None),
+        (conversation("c1"), order(), None),
+    ]
+    assert await store.load_many([]) == []
+
+
+async def test_commit_many_writes_every_change_like_commit(store: Store) -> None:
+    due = T0 + timedelta(hours=1)
+    await store.accept(inbound("e1", conversation_id="c1"))
+    await store.accept(inbound("e2", conversation_id="c2"))
+    changes = [
+        commit("e1", outbox=[message("m1")], timers_set=[Timer("c1", "nudge", due)], transcript=[entry("a")]),
+        commit("e2", conversation_id="c2", outbox=[message("m2", conversation_id="c2")], tasks=[{"kind": "k"}]),
+    ]
+    await store.commit_many(changes)
+    assert await store.load("c1") == (conversation("c1"), order())
+    assert await store.load("c2") == (conversation("c2"), order())
+    assert [m.id for m in await store.pending_outbox()] == ["m1", "m2"]
+    assert await store.timers() == [Timer("c1", "nudge", due)]
+    assert [e.text for _, e in await store.transcript("c1")] == ["a"]
+    assert await store.tasks() == [{"kind": "k"}]
+    assert await store.pending_inbound() == []
+    assert await store.accept(inbound("e2", conversation_id="c2")) is False
+    await store.commit_many([])
+
+
+async def test_commit_many_is_all_or_nothing(store: Store) -> None:
+    good = commit("e1", outbox=[message("m1")])
+    bad = commit("e2", conversation_id="c2", outbox=[message("m2", conversation_id="c2")])
+    bad.outbox[0].created_at = "not a datetime"  # type: ignore[assignment]  # cannot be encoded
+    with pytest.raises(AttributeError):
+        await store.commit_many([good, bad])
+    assert await store.load("c1") == (None, None), "nothing of the batch is written"
+    assert await store.conversations() == []
+    assert await store.pending_outbox() == []
+
+
+async def test_commit_can_bind_and_store_a_link_token_in_its_transaction(store: Store) -> None:
+    await store.bind("telegram", "424242", "c0")
+    change = commit("e1")
+    change.bind, change.link_token = True, "tok-first"
+    await store.commit(change)
+    assert await store.bound("telegram", "424242") == ["c1", "c0"], "bound, most recent first"
+    assert await store.token_for_order("o1") == "tok-first"
+    again = commit("e2")
+    again.bind, again.link_token = True, "tok-second"
+    await store.commit(again)
+    assert await store.token_for_order("o1") == "tok-first", "an order keeps its first token"
+    assert await store.order_for_token("tok-first") == "o1"
+    assert await store.order_for_token("tok-second") is None
+    await store.commit(commit("e3", conversation_id="c3"))
+    assert await store.bound("telegram", "424242") == ["c1", "c0"], "no binding unless asked"
+
+
+async def test_lock_many_takes_only_free_locks_and_releases_them(store: Store) -> None:
+    entered = asyncio.Event()
+    leave = asyncio.Event()
+
+    async def hold_c2() -> None:
+        async with store.lock("c2"):
+            entered.set()
+            await leave.wait()
+
+    holder = asyncio.create_task(hold_c2())
+    await entered.wait()
+    async with store.lock_many(["c1", "c2", "c3"]) as taken:
+        assert taken == ["c1", "c3"]
+        waiting = asyncio.create_task(_take(store, "c1"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done(), "a lock taken by lock_many excludes others"
+    await asyncio.wait_for(waiting, 5)
+    leave.set()
+    await holder
+    async with store.lock_many(["c1", "c2"]) as taken:
+        assert taken == ["c1", "c2"]
+
+
+async def _take(store: Store, conversation_id: str) -> None:
+    async with store.lock(conversation_id):
+        pass
+
+
+async def test_claim_outbox_marks_sending_once_per_attempt(store: Store) -> None:
+    await store.commit(commit("e1", outbox=[message("m1"), message("m2")]))
+    claimed = await store.claim_outbox("m1")
+    assert claimed == message("m1", status=OutboxStatus.SENDING, attempts=1)
+    assert await store.get_outbox("m1") == claimed
+    again = await store.claim_outbox("m1")  # e.g. after a crash: SENDING may be tried again
+    assert again is not None and again.attempts == 2
+    await store.update_outbox(message("m2", status=OutboxStatus.SENT, attempts=1))
+    assert await store.claim_outbox("m2") is None, "a sent message is never claimed again"
+    assert (await store.get_outbox("m2")) == message("m2", status=OutboxStatus.SENT, attempts=1)
+    assert await store.claim_outbox("nope") is None
+
+
+async def test_finish_outbox_updates_and_appends_the_transcript_together(store: Store) -> None:
+    await store.commit(commit("e1", outbox=[message("m1")], transcript=[entry("hello")]))
+    done = message("m1", status=OutboxStatus.SENT, attempts=1, channel_message_id="tg-9")
+    await store.finish_outbox(done, [entry("sent text", author="bot")])
+    assert await store.get_outbox("m1") == done
+    assert await store.pending_outbox() == []
+    assert await store.find_outbox_by_channel_id("tg-9") == done
+    assert [(n, e.text) for n, e in await store.transcript("c1")] == [(1, "hello"), (2, "sent text")]
+    with pytest.raises(KeyError):
+        await store.finish_outbox(message("nope", status=OutboxStatus.SENT), [entry("x")])
+    assert len(await store.transcript("c1")) == 2, "nothing appended for an unknown message"
