@@ -3,10 +3,9 @@ worker thread so the event loop never waits on the disk."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,9 +38,10 @@ BIND = (
 class SqliteStore:
     """The `dialogs.ports.Store` on one SQLite file (single process)."""
 
-    def __init__(self, db: sqlite3.Connection, executor: ThreadPoolExecutor, url: str) -> None:
+    def __init__(self, db: sqlite3.Connection, url: str) -> None:
         self._db = db
-        self._executor = executor
+        #: statements run on the caller's thread; this only guards a second thread
+        self._guard = threading.Lock()
         self._locks = LocalLocks()
         self._closed = False
         #: reopens the same data with `open_store`
@@ -50,20 +50,18 @@ class SqliteStore:
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
         name = str(path)
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        loop = asyncio.get_running_loop()
-        try:
-            db = await loop.run_in_executor(executor, connect, name)
-        except BaseException:
-            executor.shutdown(wait=False)
-            raise
-        return cls(db, executor, f"sqlite:///{name}")
+        return cls(connect(name), f"sqlite:///{name}")
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run on the loop's own thread. In WAL mode with synchronous=NORMAL a
+        statement takes microseconds and a commit does not fsync, while a hop
+        to a worker thread costs ~170 us (measured): 30 times a keyed read.
+        A killed process loses nothing committed (the WAL is in the OS cache);
+        a power cut may lose the last commits (see README, Operations)."""
         if self._closed:
             raise RuntimeError("SqliteStore is closed")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self._db)
+        with self._guard:
+            return fn(self._db)
 
     async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def run(db: sqlite3.Connection) -> T:
@@ -96,7 +94,6 @@ class SqliteStore:
             await self._run(lambda db: db.close())
         finally:
             self._closed = True
-            self._executor.shutdown(wait=True)
 
     # -- Inbox ---------------------------------------------------------------
 

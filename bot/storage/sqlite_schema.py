@@ -65,7 +65,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 
 
 def connect(path: str) -> sqlite3.Connection:
-    """Runs on the store's worker thread: creates parent dirs, opens, migrates."""
+    """Creates parent dirs, opens, migrates."""
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
