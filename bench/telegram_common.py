@@ -144,8 +144,8 @@ def wait_sent(fake: FakeTelegram, total: int, timeout: float) -> bool:
 # -- the bots ----------------------------------------------------------------
 @contextmanager
 def redis_server() -> Iterator[RedisServer]:
-    """tests/redis_server.py's server: AOF with appendfsync always, like the e2e tests."""
-    server = RedisServer()
+    """tests/redis_server.py's server with the production advice: AOF, appendfsync everysec."""
+    server = RedisServer(fsync="everysec")
     server.start()
     try:
         yield server

@@ -30,7 +30,7 @@ def _answers_ping(port: int) -> bool:
 class RedisServer:
     """`start()`, `stop()` (SIGTERM), `kill()` (SIGKILL), `restart()` on the same port and dir."""
 
-    def __init__(self, directory: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, directory: Path | None = None, port: int | None = None, fsync: str = "always") -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server): Redis tests need it")
@@ -38,6 +38,8 @@ class RedisServer:
         self.dir = directory or Path(tempfile.mkdtemp(prefix="buyerbot-redis-"))
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
+        #: "always" (tests: a SIGKILL loses nothing) or "everysec" (the production advice)
+        self.fsync = fsync
 
     @property
     def url(self) -> str:
@@ -45,7 +47,7 @@ class RedisServer:
 
     def start(self, timeout: float = 10.0) -> None:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)]
+        args += ["--appendonly", "yes", "--appendfsync", self.fsync, "--dir", str(self.dir)]
         args += ["--daemonize", "no", "--logfile", str(self.dir / "redis.log")]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout

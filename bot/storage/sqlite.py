@@ -3,9 +3,11 @@ worker thread so the event loop never waits on the disk."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +29,8 @@ from dialogs.ports import Loaded
 
 T = TypeVar("T")
 
+#: more conversations than this in one call go to the worker thread
+BATCH_INLINE = 4
 PENDING = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
 BIND = (
     "INSERT INTO bindings (channel, address, conversation_id, seq) VALUES "
@@ -42,6 +46,10 @@ class SqliteStore:
         self._db = db
         #: statements run on the caller's thread; this only guards a second thread
         self._guard = threading.Lock()
+        #: batches (a burst of follow-ups) go to a worker thread instead, and the
+        #: loop's own calls wait for them rather than for the connection
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-batch")
+        self._batch_running = asyncio.Lock()
         self._locks = LocalLocks()
         self._closed = False
         #: reopens the same data with `open_store`
@@ -52,18 +60,29 @@ class SqliteStore:
         name = str(path)
         return cls(connect(name), f"sqlite:///{name}")
 
-    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run on the loop's own thread. In WAL mode with synchronous=NORMAL a
-        statement takes microseconds and a commit does not fsync, while a hop
-        to a worker thread costs ~170 us (measured): 30 times a keyed read.
-        A killed process loses nothing committed (the WAL is in the OS cache);
-        a power cut may lose the last commits (see README, Operations)."""
+    async def _run(self, fn: Callable[[sqlite3.Connection], T], batch: bool = False) -> T:
+        """One conversation's work runs on the loop's own thread: in WAL mode
+        with synchronous=NORMAL a statement takes microseconds and a commit
+        does not fsync, while a hop to a worker thread costs ~170 us
+        (measured), 30 times a keyed read. A batch runs on the worker thread
+        so that it never holds the loop. A killed process loses nothing
+        committed (the WAL is in the OS cache); a power cut may lose the last
+        commits (see README, Operations)."""
         if self._closed:
             raise RuntimeError("SqliteStore is closed")
+        if batch:
+            async with self._batch_running:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, self._guarded, fn)
+        if self._batch_running.locked():
+            async with self._batch_running:
+                return self._guarded(fn)
+        return self._guarded(fn)
+
+    def _guarded(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._guard:
             return fn(self._db)
 
-    async def _tx(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _tx(self, fn: Callable[[sqlite3.Connection], T], batch: bool = False) -> T:
         def run(db: sqlite3.Connection) -> T:
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -74,7 +93,7 @@ class SqliteStore:
             db.execute("COMMIT")
             return result
 
-        return await self._run(run)
+        return await self._run(run, batch)
 
     async def _all(self, sql: str, *args: Any) -> list[Any]:
         return await self._run(lambda db: db.execute(sql, args).fetchall())
@@ -94,6 +113,7 @@ class SqliteStore:
             await self._run(lambda db: db.close())
         finally:
             self._closed = True
+            self._executor.shutdown(wait=True)
 
     # -- Inbox ---------------------------------------------------------------
 
@@ -129,7 +149,7 @@ class SqliteStore:
             return found
 
         loaded: list[Loaded] = []
-        for row, timer in await self._run(read):
+        for row, timer in await self._run(read, batch=len(wanted) > BATCH_INLINE):
             conv, order = (None, None) if row is None else self._decode(row)
             loaded.append((conv, order, self._timer(timer) if timer else None))
         return loaded
@@ -148,7 +168,7 @@ class SqliteStore:
             for writer in writers:
                 writer(db)
 
-        await self._tx(write)
+        await self._tx(write, batch=len(changes) > BATCH_INLINE)
 
     def _writer(self, change: Commit) -> Callable[[sqlite3.Connection], None]:
         """Encodes `change` now (on the loop); the returned function writes it
