@@ -39,7 +39,10 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", "buyer unreachable"))
         return
     if trigger == "buyer_bound":
-        if conversation.ownership is Ownership.BOT:
+        welcomed = conversation.memory.setdefault("welcomed_on", [])
+        # a second device opening the same link sees the history, not a second welcome
+        if conversation.ownership is Ownership.BOT and conversation.channel not in welcomed:
+            welcomed.append(conversation.channel)
             turn.say("common/welcome_bound", ["talk_to_person"])
         return
     conversation.buyer_replied = True

@@ -163,7 +163,8 @@ class DialogEngine:
 
     def _on_event(self, turn: Turn, change: Commit) -> None:
         payload = turn.payload
-        occurred = parse_time(payload.get("occurred_at")) or turn.now
+        # a clock ahead of ours must not plan follow-ups from the future
+        occurred = min(parse_time(payload.get("occurred_at")) or turn.now, turn.now)
         apply_event(turn.order, payload["type"], payload.get("data", {}), occurred)
         order, conversation = turn.order, turn.conversation
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "event", payload["type"]))

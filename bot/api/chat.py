@@ -52,7 +52,9 @@ def chat_router(runtime: Runtime) -> APIRouter:
                 Inbound(order_id, "buyer_bound", {"channel": CHANNEL, "address": session},
                         f"bind:{CHANNEL}:{session}:{order_id}", runtime.clock.now())
             )  # fmt: skip
-        return {"session": session, "order_id": order_id}
+        conversation, _ = await store.load(order_id)
+        language = conversation.language if conversation else "en"
+        return {"session": session, "order_id": order_id, "language": language}
 
     @router.post("/chat/api/messages", status_code=202, summary="The buyer writes or presses a button")
     async def post_message(body: MessageIn) -> Any:

@@ -160,3 +160,22 @@ def test_an_old_button_changes_nothing() -> None:
     change = bot.presses("accept_offer", dialog="unpaid")
     assert change.outbox[0].template == "common/stale_button"
     assert bot.state == "paid"
+
+
+def test_an_event_stamped_in_the_future_plans_from_now() -> None:
+    bot = Harness()
+    buyer = {"id": "b", "name": "Ann", "language": "en", "country": "ES", "first_order": True}
+    payload = {"type": "order.placed", "order_id": "O-1", "occurred_at": (bot.clock.current + 3 * H).isoformat(),
+               "data": {"buyer": buyer, "items": [{"sku": "S", "title": "Lamp", "price": 5}],
+                        "total": {"amount": 5, "currency": "USD"}}}  # fmt: skip
+    bot.send("order_event", **payload)
+    assert bot.timers["payment_help"].due_at == bot.clock.current + H
+
+
+def test_opening_the_link_on_a_second_device_does_not_welcome_twice() -> None:
+    bot = Harness()
+    bot.placed()
+    bot.send("buyer_bound", channel="webchat", address="phone")
+    bot.send("buyer_bound", channel="webchat", address="laptop")
+    bot.send("buyer_bound", channel="telegram", address="42")
+    assert bot.said == ["common/welcome_bound", "common/welcome_bound"]

@@ -90,6 +90,17 @@ def test_web_chat_rejects_a_bad_link_and_reveals_nothing(client: TestClient) -> 
     assert client.get("/chat/api/messages", params={"session": "x" * 20}).status_code == 404
 
 
+def test_web_chat_binds_and_tells_the_page_the_buyers_language(client: TestClient) -> None:
+    event = placed_event("A-6")
+    event["data"]["buyer"]["language"] = "pt"
+    post(client, event)
+    token = client.get("/api/v1/orders/A-6", headers=AUTH).json()["link_token"]
+    bound = client.post("/chat/api/bind", json={"token": token}).json()
+    assert bound["order_id"] == "A-6" and bound["language"] == "pt"
+    messages = client.get("/chat/api/messages", params={"session": bound["session"]}).json()["messages"]
+    assert "Pedido" in messages[0]["text"] or "pedido" in messages[0]["text"]
+
+
 def test_web_chat_page_is_served(client: TestClient) -> None:
     page = client.get("/chat")
     assert page.status_code == 200 and "Order chat" in page.text and "textContent" in page.text
