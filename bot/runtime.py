@@ -103,6 +103,16 @@ class Runtime:
     async def _handle_one(self, inbound: Inbound) -> None:
         try:
             change = await self.engine.handle(self.store, inbound)
+        except Exception:
+            self._retry(inbound)
+        else:
+            await self._settle(inbound, change)
+        finally:
+            self._done(1)
+
+    async def _settle(self, inbound: Inbound, change: Commit | None) -> None:
+        """After the commit: hand on its results; a failure there retries the input."""
+        try:
             if change is not None:
                 await self._after_commit(change)
             self.handled += 1
@@ -110,8 +120,6 @@ class Runtime:
             self._retry(inbound)
         else:
             self._failures.pop(inbound.source_id, None)
-        finally:
-            self._done(1)
 
     async def _handle_batch(self, batch: list[Inbound]) -> None:
         try:
@@ -125,14 +133,8 @@ class Runtime:
             for inbound, result in zip(batch, results, strict=True):
                 if isinstance(result, Exception):
                     self._retry(inbound, result)
-                    continue
-                try:
-                    await self._after_commit(result)
-                    self.handled += 1
-                except Exception:
-                    self._retry(inbound)
                 else:
-                    self._failures.pop(inbound.source_id, None)
+                    await self._settle(inbound, result)
         finally:
             self._done(len(batch))
 

@@ -134,10 +134,7 @@ class Dialog:
             self.machine.set_state(state, model=model)
         self._firing = True
         try:
-            fired = bool(self.machine.events[trigger].trigger(model))
-            if fired:
-                turn.conversation.state = model.state
-            return fired
+            return self._trigger(model, turn, trigger)
         finally:
             self._firing = False
 
@@ -145,12 +142,15 @@ class Dialog:
         model = self.model(turn)
         self.machine.add_model(model, initial=state)
         try:
-            fired = bool(self.machine.events[trigger].trigger(model))
-            if fired:
-                turn.conversation.state = model.state
-            return fired
+            return self._trigger(model, turn, trigger)
         finally:
             self.machine.remove_model(model)
+
+    def _trigger(self, model: DialogModel, turn: Turn, trigger: str) -> bool:
+        fired = bool(self.machine.events[trigger].trigger(model))
+        if fired:
+            turn.conversation.state = model.state
+        return fired
 
     def may_start(self, turn: Turn) -> bool:
         """Whether this dialog should take over the conversation now."""
