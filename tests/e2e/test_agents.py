@@ -148,7 +148,10 @@ async def _async(value: object) -> object:
 async def test_late_answer_prompts_an_apology(tmp_path: Path, fake: FakeTelegram) -> None:
     monday_late = datetime(2026, 3, 9, 17, 50, tzinfo=ZoneInfo("Asia/Shanghai"))
     clock = MovableClock(monday_late)
-    policy = {"quiet_hours": {"start": "00:00", "end": "00:00"}, "handoff": {"check_every": "200ms"}}
+    # the engine runs on this March clock while APScheduler fires on the real one: follow-ups
+    # planned from March would be overdue at once, so they go beyond the real date
+    far = {"payment_help_after": "300d", "nudge_after": "400d", "offer_after": "500d"}
+    policy = {"quiet_hours": {"start": "00:00", "end": "00:00"}, "handoff": {"check_every": "200ms"}, "unpaid": far}
     env = await start_env(tmp_path, fake, policy, clock)
     try:
         thread = await escalate(env, "A-5", first_order=False)
