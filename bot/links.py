@@ -3,10 +3,19 @@ and, when Telegram is configured, a t.me deep link with the opaque token."""
 
 from __future__ import annotations
 
-import secrets
-
 from bot.config import Settings
 from bot.storage import open_store
+from dialogs.orders import new_link_token
+from dialogs.ports import Store
+
+
+async def ensure_link_token(store: Store, order_id: str) -> str:
+    """The order's link token, made on first use (orders placed before tokens existed)."""
+    token = await store.token_for_order(order_id)
+    if token is None:
+        token = new_link_token()
+        await store.put_link_token(token, order_id)
+    return token
 
 
 async def order_links(settings: Settings, order_id: str) -> dict[str, str] | None:
@@ -15,10 +24,7 @@ async def order_links(settings: Settings, order_id: str) -> dict[str, str] | Non
         _, order = await store.load(order_id)
         if order is None:
             return None
-        token = await store.token_for_order(order_id)
-        if token is None:
-            token = secrets.token_urlsafe(18)
-            await store.put_link_token(token, order_id)
+        token = await ensure_link_token(store, order_id)
     finally:
         await store.close()
     links = {"token": token, "web": f"{settings.base_url}/chat?t={token}"}

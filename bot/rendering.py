@@ -11,11 +11,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, TemplateNotFound
 
-from dialogs.model import OutboxMessage
+from dialogs.model import OutboxMessage, supported_language
 from dialogs.ports import Capabilities, RenderedMessage
 
 FALLBACK = "en"
-LANGUAGES = ("en", "ru", "es", "pt", "fr")
 CALLBACK_LIMIT = 64
 
 
@@ -32,8 +31,7 @@ def parse_callback(data: str) -> tuple[str, str, str] | None:
 
 
 def normalise_language(language: str | None) -> str:
-    code = (language or "").lower().replace("_", "-").split("-")[0]
-    return code if code in LANGUAGES else FALLBACK
+    return supported_language(language) or FALLBACK
 
 
 class Renderer:

@@ -11,6 +11,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from bot.links import ensure_link_token
 from dialogs.engine import DialogEngine
 from dialogs.model import Commit, Inbound, Timer
 from dialogs.ports import Clock, Store
@@ -173,11 +174,7 @@ class Runtime:
                 log.exception("after-commit listener failed for %s", conversation.id)
 
     async def ensure_link_token(self, order_id: str) -> str:
-        token = await self.store.token_for_order(order_id)
-        if token is None:
-            token = secrets.token_urlsafe(18)
-            await self.store.put_link_token(token, order_id)
-        return token
+        return await ensure_link_token(self.store, order_id)
 
     async def mark_unreachable(self, conversation_id: str) -> None:
         source_id = f"unreachable:{conversation_id}:{secrets.token_hex(4)}"

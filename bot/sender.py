@@ -5,6 +5,7 @@ message marked SENDING before and SENT after the call (nothing lost)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
 import logging
@@ -104,7 +105,7 @@ class Sender:
             wait = max(ready - now, self.limits[key[0]].delay(key[1]))
             if wait > 0:
                 self._wake.clear()
-                with _suppress_timeout():
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
                 continue
             heapq.heappop(self._heap)
@@ -212,11 +213,3 @@ class Sender:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-
-
-class _suppress_timeout:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, value: object, tb: object) -> bool:
-        return kind is TimeoutError

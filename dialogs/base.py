@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
 from transitions import Machine
 
+from dialogs.calendar import buyer_timezone
 from dialogs.model import (
     Button,
     Cancel,
@@ -41,6 +43,11 @@ class Turn:
     @property
     def payload(self) -> dict[str, Any]:
         return self.inbound.payload
+
+    @property
+    def buyer_tz(self) -> ZoneInfo:
+        """The buyer's own time zone (explicit, else from the order's country)."""
+        return buyer_timezone(self.order.buyer.country, self.order.buyer.timezone)
 
     def say(self, template: str, buttons: Sequence[Button | str] = (), **context: Any) -> None:
         made = tuple(b if isinstance(b, Button) else Button(action=b) for b in buttons)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from dialogs.base import Turn
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.intents import detect_language, match_intent, mentions_escalation_words
-from dialogs.model import Commit, Ownership, TranscriptEntry
+from dialogs.model import Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status
 
 if TYPE_CHECKING:
@@ -19,14 +19,7 @@ if TYPE_CHECKING:
 MAX_TEXT = 4096
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 #: intents every dialog step understands the same way
-LANGUAGES = ("en", "ru", "es", "pt", "fr")
 SMALL_TALK = {"thanks": "common/you_are_welcome", "greeting": "common/greeting"}
-
-
-def supported_language(code: object) -> str | None:
-    """ "pt-BR" -> "pt"; None for a language we don't write in."""
-    short = str(code or "").lower().replace("_", "-").split("-")[0]
-    return short if short in LANGUAGES else None
 
 
 def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:

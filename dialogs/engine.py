@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import buyer_timezone, postpone_for_quiet_hours
-from dialogs.conversation import react_to_agent, react_to_buyer, supported_language
+from dialogs.conversation import react_to_agent, react_to_buyer
 from dialogs.handoff import hand_off
 from dialogs.model import (
     Cancel,
@@ -29,8 +28,9 @@ from dialogs.model import (
     Timer,
     TranscriptEntry,
     parse_time,
+    supported_language,
 )
-from dialogs.orders import apply_event, new_order, normalise_phone, trigger_for
+from dialogs.orders import apply_event, new_link_token, new_order, normalise_phone, trigger_for
 from dialogs.policy import Policy
 from dialogs.ports import Clock, Loaded, Store
 
@@ -110,7 +110,7 @@ class DialogEngine:
         conv = change.conversation
         change.bind = bool(conv.channel and conv.address)
         if not was_placed and change.order is not None and change.order.placed_at is not None:
-            change.link_token = secrets.token_urlsafe(18)
+            change.link_token = new_link_token()
         return change
 
     def decide(

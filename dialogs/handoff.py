@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialogs.base import Turn
-from dialogs.calendar import WorkingHours, buyer_timezone, local_time_text
+from dialogs.calendar import WorkingHours, local_time_text
 from dialogs.model import Cancel, Ownership, Schedule
 
 
@@ -40,29 +40,27 @@ def hand_off(turn: Turn, reason: str, *, quietly: bool = False) -> None:
 
 def _availability(turn: Turn) -> dict[str, Any]:
     """Open now, or when the team is back, in the buyer's own time."""
-    hours = working_hours(turn)
-    period = hours.current_off_period(turn.now)
+    period = working_hours(turn).current_off_period(turn.now)
     if period is None:
         return {"team_away": False, "back_at": ""}
-    turn.conversation.memory["auto_reply_period"] = period[0].isoformat()
-    buyer = turn.order.buyer
-    tz = buyer_timezone(buyer.country, buyer.timezone)
-    return {"team_away": True, "back_at": local_time_text(period[1], tz, turn.conversation.language)}
+    return {"team_away": True, "back_at": _back_at(turn, period)}
 
 
 def buyer_wrote_while_waiting(turn: Turn) -> None:
     """One honest auto-reply per off-period, never on top of a bot answer."""
-    hours = working_hours(turn)
-    period = hours.current_off_period(turn.now)
-    memory = turn.conversation.memory
+    period = working_hours(turn).current_off_period(turn.now)
     if turn.conversation.ownership is not Ownership.WAITING or period is None:
         return
-    if memory.get("auto_reply_period") == period[0].isoformat():
+    if turn.conversation.memory.get("auto_reply_period") == period[0].isoformat():
         return
-    memory["auto_reply_period"] = period[0].isoformat()
-    buyer = turn.order.buyer
-    tz = buyer_timezone(buyer.country, buyer.timezone)
-    turn.say("common/away", back_at=local_time_text(period[1], tz, turn.conversation.language))
+    turn.say("common/away", back_at=_back_at(turn, period))
+
+
+def _back_at(turn: Turn, period: tuple[datetime, datetime]) -> str:
+    """The end of this off-period in the buyer's own words; marks the period as
+    answered, so the buyer hears it once."""
+    turn.conversation.memory["auto_reply_period"] = period[0].isoformat()
+    return local_time_text(period[1], turn.buyer_tz, turn.conversation.language)
 
 
 def pause_timers(turn: Turn) -> None:

@@ -21,6 +21,7 @@ from dialogs.intent_phrases import (
     PHRASES,
     SHARED_ACCENTS,
 )
+from dialogs.model import LANGUAGES
 
 
 class Intent(StrEnum):
@@ -49,7 +50,6 @@ class IntentMatch:
     language: str | None  # given, else detected; None when unsure
 
 
-LANGUAGES: Final = ("en", "ru", "es", "pt", "fr")
 SMALL_TALK: Final = frozenset({Intent.YES, Intent.NO, Intent.THANKS, Intent.GREETING})
 SMALL_TALK_PRIORITY: Final = 0.6  # content intents win over "hi"/"thanks"/"yes" in the same message
 OTHER_LANGUAGE_FACTOR: Final = 0.8  # phrases of a language other than the buyer's still count, a bit less

@@ -9,6 +9,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+#: the languages buyers are written to; anything else falls back to English
+LANGUAGES = ("en", "ru", "es", "pt", "fr")
+
+
+def supported_language(code: object) -> str | None:
+    """ "pt-BR" -> "pt"; None for a language we don't write in."""
+    short = str(code or "").lower().replace("_", "-").split("-")[0]
+    return short if short in LANGUAGES else None
+
 
 def parse_time(value: str | datetime | None) -> datetime | None:
     if value is None or isinstance(value, datetime):

@@ -4,6 +4,7 @@ arrive late, twice or out of order: the status never moves backwards."""
 from __future__ import annotations
 
 import re
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +54,11 @@ def normalise_phone(value: str | int | None) -> str | None:
     if not digits.isdigit() or not 6 <= len(digits) <= 15:
         return None
     return "+" + digits
+
+
+def new_link_token() -> str:
+    """An order's opaque link token: unguessable, and within Telegram's 64-char start parameter."""
+    return secrets.token_urlsafe(18)
 
 
 def trigger_for(event_type: str) -> str:

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from dialogs.base import Dialog, DialogModel, Turn
-from dialogs.calendar import add_business_days, buyer_timezone
+from dialogs.calendar import add_business_days
 from dialogs.handoff import hand_off
 from dialogs.model import Button
 from dialogs.status import local_date
@@ -89,9 +89,8 @@ class OutOfStockModel(DialogModel):
 
     def explain_cancellation(self) -> None:
         self.turn.cancel("reminder", "agent")
-        buyer = self.turn.order.buyer
-        tz = buyer_timezone(buyer.country, buyer.timezone)
-        refund_by = add_business_days(self.turn.now, REFUND_BUSINESS_DAYS, buyer.country, tz)
+        country = self.turn.order.buyer.country
+        refund_by = add_business_days(self.turn.now, REFUND_BUSINESS_DAYS, country, self.turn.buyer_tz)
         self.turn.say("out_of_stock/how_to_cancel", refund_date=local_date(self.turn, refund_by),
                       business_days=REFUND_BUSINESS_DAYS)  # fmt: skip
 

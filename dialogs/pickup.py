@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Any
 
 from dialogs.base import Dialog, DialogModel
-from dialogs.calendar import buyer_timezone
 from dialogs.handoff import hand_off
 from dialogs.status import local_date
 
@@ -28,9 +27,7 @@ class PickupModel(DialogModel):
         if not raw:
             return None
         if len(str(raw)) == 10:  # a date: the office closes at the end of that local day
-            buyer = self.turn.order.buyer
-            tz = buyer_timezone(buyer.country, buyer.timezone)
-            return datetime.combine(date.fromisoformat(raw), time(23, 59), tz).astimezone(UTC)
+            return datetime.combine(date.fromisoformat(raw), time(23, 59), self.turn.buyer_tz).astimezone(UTC)
         return datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
 
     def _context(self) -> dict[str, Any]:

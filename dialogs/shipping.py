@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from dialogs.base import Dialog, DialogModel
-from dialogs.calendar import add_business_days, buyer_timezone
+from dialogs.calendar import add_business_days
 from dialogs.handoff import hand_off
 from dialogs.model import parse_time
 from dialogs.status import local_date, order_status
@@ -29,9 +29,7 @@ class ShippingState(StrEnum):
 
 class ShippingModel(DialogModel):
     def announce_shipment(self) -> None:
-        buyer = self.turn.order.buyer
-        tz = buyer_timezone(buyer.country, buyer.timezone)
-        updates_by = add_business_days(self.turn.now, 2, buyer.country, tz)
+        updates_by = add_business_days(self.turn.now, 2, self.turn.order.buyer.country, self.turn.buyer_tz)
         self.turn.say("shipping/shipped", **order_status(self.turn), updates_by=local_date(self.turn, updates_by))
 
     def announce_customs(self) -> None:

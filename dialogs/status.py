@@ -6,14 +6,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from dialogs.base import Turn
-from dialogs.calendar import buyer_timezone, local_date_text
+from dialogs.calendar import local_date_text
 
 
 def local_date(turn: Turn, moment: datetime | date) -> str:
     """A date in the buyer's own words, e.g. "24 November" / "24 ноября"."""
     if isinstance(moment, datetime):
-        buyer = turn.order.buyer
-        moment = moment.astimezone(buyer_timezone(buyer.country, buyer.timezone)).date()
+        moment = moment.astimezone(turn.buyer_tz).date()
     return local_date_text(moment, turn.conversation.language)
 
 

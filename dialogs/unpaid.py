@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from dialogs.base import Dialog, DialogModel
+from dialogs.calendar import in_period
 from dialogs.model import parse_time
 
 ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
@@ -154,10 +155,7 @@ class UnpaidModel(DialogModel):
         }
 
     def _scarcity(self) -> dict[str, Any]:
-        from dialogs.calendar import buyer_timezone, in_period
-
-        policy, order = self.turn.policy, self.turn.order
-        tz = buyer_timezone(order.buyer.country, order.buyer.timezone)
+        policy, order, tz = self.turn.policy, self.turn.order, self.turn.buyer_tz
         promotion = next((p.name for p in policy.promotions if in_period(self.turn.now, tz, p.start, p.end)), None)
         stocks = [i.stock_left for i in order.items if i.stock_left is not None]
         stock_left = min(stocks) if stocks else None
