@@ -54,7 +54,12 @@ class DialogEngine:
 
     async def handle(self, store: Store, inbound: Inbound) -> Commit | None:
         """Process one accepted Inbound under its conversation's lock."""
-        async with store.lock(inbound.conversation_id):
+        async with store.load_locked([_wanted(inbound)]) as taken:
+            if taken:  # the lock was free: taken and loaded at once
+                change = self._decide_loaded(inbound, taken[inbound.conversation_id])
+                await store.commit(change)
+                return change
+        async with store.lock(inbound.conversation_id):  # wait for the holder
             (loaded,) = await store.load_many([_wanted(inbound)])
             change = self._decide_loaded(inbound, loaded)
             await store.commit(change)
@@ -70,17 +75,15 @@ class DialogEngine:
         if len(set(ids)) != len(ids):
             raise ValueError("handle_many takes one inbound per conversation")
         results: dict[int, Commit | Exception] = {}
-        async with store.lock_many(ids) as taken:
-            held = set(taken)
-            batch = [(n, inbound) for n, inbound in enumerate(inbounds) if inbound.conversation_id in held]
+        async with store.load_locked([_wanted(inbound) for inbound in inbounds]) as taken:
+            batch = [(n, inbound) for n, inbound in enumerate(inbounds) if inbound.conversation_id in taken]
             if batch:
-                loaded = await store.load_many([_wanted(inbound) for _, inbound in batch])
                 changes: list[Commit] = []
-                for k, ((n, inbound), found) in enumerate(zip(batch, loaded, strict=True)):
+                for k, (n, inbound) in enumerate(batch):
                     if k and k % DECIDE_SLICE == 0:
                         await asyncio.sleep(0)  # a long batch must not hold the loop
                     try:
-                        change = self._decide_loaded(inbound, found)
+                        change = self._decide_loaded(inbound, taken[inbound.conversation_id])
                     except Exception as exc:  # this one is retried; the others go on
                         log.exception("deciding %s failed", inbound.source_id)
                         results[n] = exc

@@ -47,7 +47,10 @@ class ConversationStore(Protocol):
     async def commit(self, change: Commit) -> None:
         """Atomically: save conversation and order, add outbox messages (ids
         already present are kept as they are), set and cancel timers, append
-        the transcript and tasks, and mark the inbound source_id processed."""
+        the transcript and tasks, and mark the inbound source_id processed.
+        A commit made under the conversation's lock may end the lock's hold on
+        other processes (Redis releases it in the same transaction): commit
+        last inside a lock."""
 
     def lock(self, conversation_id: str) -> AbstractAsyncContextManager[None]:
         """Exclusive per-conversation lock (across processes for Redis)."""
@@ -64,6 +67,12 @@ class ConversationStore(Protocol):
         """Takes the locks of those `conversation_ids` that are free right now,
         without waiting for the others (so holders of several never deadlock);
         yields the ids taken, held until exit."""
+
+    def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AbstractAsyncContextManager[dict[str, Loaded]]:
+        """`lock_many` and `load_many` in one step (one round trip on Redis):
+        takes the locks of those wanted conversations that are free right now
+        and yields {conversation id: what `load_many` gives} for the ones taken,
+        held until exit."""
 
     async def conversations(self) -> list[Conversation]: ...
 

@@ -65,8 +65,7 @@ class TelegramDoor:
                     offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
                     request_timeout=self.poll_timeout + 15,
                 )  # fmt: skip
-                for update in updates:
-                    await self.intake.handle(update)
+                await self.intake.handle_batch(updates)
                 if updates:
                     offset = max(u.update_id for u in updates) + 1
                 delay = 1.0

@@ -3,10 +3,11 @@ and order-number binding. It translates only; the engine decides what to say."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiogram import Bot
@@ -55,6 +56,16 @@ def media_of(message: Message) -> list[dict[str, Any]]:
     return media
 
 
+def chat_of(update: Update) -> int:
+    """The chat an update belongs to (0 when it names none)."""
+    if update.message is not None:
+        return update.message.chat.id
+    query = update.callback_query
+    if query is not None:
+        return query.message.chat.id if query.message is not None else query.from_user.id
+    return 0
+
+
 def who(user: User | None, chat_id: int) -> dict[str, Any]:
     return {
         "channel": CHANNEL,
@@ -76,6 +87,26 @@ class TelegramIntake:
         self._seen: OrderedDict[int, None] = OrderedDict()
         #: the agents' forum group door (bot/channels/agents.py), when configured
         self.group_handler: Callable[[int, Message | CallbackQuery], Awaitable[None]] | None = None
+
+    async def handle_batch(self, updates: Sequence[Update]) -> None:
+        """A getUpdates batch: each chat's updates in order, the chats side by
+        side (so their store calls share round trips). Raises, after the
+        others are done, when any update was not accepted."""
+        by_chat: dict[int, list[Update]] = {}
+        for update in updates:
+            by_chat.setdefault(chat_of(update), []).append(update)
+
+        async def one_chat(batch: list[Update]) -> None:
+            for update in batch:
+                await self.handle(update)
+
+        if len(by_chat) == 1:
+            await one_chat(updates if isinstance(updates, list) else list(updates))
+            return
+        results = await asyncio.gather(*(one_chat(batch) for batch in by_chat.values()), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def handle(self, update: Update) -> None:
         if update.update_id in self._seen:

@@ -16,7 +16,10 @@ from dialogs.model import (
     Item,
     Order,
     OutboxMessage,
+    OutboxStatus,
     TranscriptEntry,
+    iso,
+    parse_time,
 )
 
 
@@ -86,6 +89,30 @@ OUTBOX_MUTABLE = ("status", "attempts", "channel_message_id", "error", "not_befo
 
 def merge_outbox(stored: OutboxMessage, update: OutboxMessage) -> OutboxMessage:
     return dataclasses.replace(stored, **{name: getattr(update, name) for name in OUTBOX_MUTABLE})
+
+
+def encode_delivery(message: OutboxMessage) -> str:
+    """The delivery fields on their own: "status|attempts|json of the rest"
+    (a Redis script reads and bumps the first two without parsing JSON)."""
+    rest = {
+        "channel_message_id": message.channel_message_id,
+        "error": message.error,
+        "not_before": iso(message.not_before),
+        "channel": message.channel,
+        "address": message.address,
+    }
+    return f"{message.status}|{message.attempts}|{dumps({k: v for k, v in rest.items() if v is not None})}"
+
+
+def apply_delivery(message: OutboxMessage, state: str) -> OutboxMessage:
+    """`message` (as added) with the delivery fields of `state` (`encode_delivery`)."""
+    status, attempts, rest = state.split("|", 2)
+    data = json.loads(rest)
+    message.status, message.attempts = OutboxStatus(status), int(attempts)
+    message.channel_message_id, message.error = data.get("channel_message_id"), data.get("error")
+    message.not_before = parse_time(data.get("not_before"))
+    message.channel, message.address = data.get("channel"), data.get("address")
+    return message
 
 
 def encode_inbound(inbound: Inbound) -> str:

@@ -1,5 +1,7 @@
-"""Redis store on `redis.asyncio`: a commit is one MULTI/EXEC round trip, a load
-one GET; per-conversation locks hold across processes (SET NX PX + token)."""
+"""Redis store on `redis.asyncio`: a commit is one MULTI/EXEC round trip (that
+also releases the conversation's lock), a locked load one pipeline; calls made
+at the same time share round trips (`Coalescer`); per-conversation locks hold
+across processes (SET NX PX + token)."""
 
 from __future__ import annotations
 
@@ -14,11 +16,20 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from bot.storage import codec
 from bot.storage.locks import LocalLocks
-from bot.storage.redis_keys import ACCEPT, ADD_OUTBOX, LINK_TOKEN, RELEASE, SAVE_KEEP_ORDER, SEP, Keys
+from bot.storage.redis_batch import Coalescer
+from bot.storage.redis_keys import (
+    ACCEPT,
+    CLAIM_OUTBOX,
+    COMMIT,
+    FINISH_OUTBOX,
+    RELEASE,
+    SEP,
+    Keys,
+)
 from dialogs.model import (
     Commit,
     Conversation,
@@ -62,8 +73,10 @@ class RedisStore:
         self._k = Keys(prefix)
         self._local = LocalLocks()
         self._lock_ttl_ms = int(lock_ttl * 1000)
-        self._accept = client.register_script(ACCEPT)
-        self._release = client.register_script(RELEASE)
+        #: concurrent single commands share round trips
+        self._co = Coalescer(client)
+        #: shared locks this process holds: conversation id -> (key, token)
+        self._held: dict[str, tuple[str, str]] = {}
         self._closed = False
         #: reopens the same data with `open_store`
         self.url = url
@@ -101,6 +114,7 @@ class RedisStore:
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            await self._co.close()
             await self._r.aclose()
 
     # -- Inbox ---------------------------------------------------------------
@@ -110,7 +124,7 @@ class RedisStore:
         keys = [k.extra(inbound.conversation_id), k.inbox_seq, k.inbox_queue, k.inbox_data]
         member = f"{inbound.conversation_id}{SEP}{inbound.source_id}"
         args = [inbound.source_id, member, codec.encode_inbound(inbound)]
-        return bool(await self._accept(keys=keys, args=args))
+        return bool(await self._co.call("EVAL", ACCEPT, len(keys), *keys, *args))
 
     async def pending_inbound(self, limit: int = 1000) -> list[Inbound]:
         members = await self._r.zrange(self._k.inbox_queue, 0, limit - 1)
@@ -122,7 +136,7 @@ class RedisStore:
     # -- Conversations -------------------------------------------------------
 
     async def load(self, conversation_id: str) -> tuple[Conversation | None, Order | None]:
-        return self._decode(await self._r.get(self._k.conversation(conversation_id)))
+        return self._decode(await self._co.call("GET", self._k.conversation(conversation_id)))
 
     @staticmethod
     def _decode(stored: str | None) -> tuple[Conversation | None, Order | None]:
@@ -131,14 +145,16 @@ class RedisStore:
         conv, _, order = stored.partition("\n")
         return codec.decode_conversation(conv), codec.decode_order(order) if order else None
 
-    async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
-        wanted = list(wanted)
-        async with self._r.pipeline(transaction=False) as pipe:
-            for conversation_id, name in wanted:
-                pipe.get(self._k.conversation(conversation_id))
-                if name is not None:
-                    pipe.hget(self._k.extra(conversation_id), f"t:{name}")
-            found = iter(await pipe.execute())
+    def _load_commands(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Any, ...]]:
+        commands: list[tuple[Any, ...]] = []
+        for conversation_id, name in wanted:
+            commands.append(("GET", self._k.conversation(conversation_id)))
+            if name is not None:
+                commands.append(("HGET", self._k.extra(conversation_id), f"t:{name}"))
+        return commands
+
+    def _loaded(self, wanted: Sequence[tuple[str, str | None]], replies: Sequence[Any]) -> list[Loaded]:
+        found = iter(replies)
         loaded: list[Loaded] = []
         for conversation_id, name in wanted:
             conv, order = self._decode(next(found))
@@ -148,104 +164,132 @@ class RedisStore:
             loaded.append((conv, order, timer))
         return loaded
 
+    async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
+        wanted = list(wanted)
+        return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
+
+    @asynccontextmanager
+    async def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AsyncIterator[dict[str, Loaded]]:
+        """Each lock's SET NX and its conversation's reads go in one pipeline:
+        a read after a SET NX that succeeded sees what the lock protects, the
+        reads after one that failed are dropped."""
+        ids = [conversation_id for conversation_id, _ in wanted]
+        async with self._local.hold_free(ids) as free:
+            taken: dict[str, Loaded] = {}
+            try:
+                if free:
+                    tried = [
+                        (cid, name, self._k.lock(cid), secrets.token_hex(8)) for cid, name in wanted if cid in free
+                    ]
+                    commands: list[tuple[Any, ...]] = []
+                    for cid, name, key, token in tried:
+                        commands.append(("SET", key, token, "NX", "PX", self._lock_ttl_ms))
+                        commands += self._load_commands([(cid, name)])
+                    replies = iter(await self._co.call_many(commands))
+                    for cid, name, key, token in tried:
+                        got = next(replies)
+                        reads = [next(replies) for _ in range(1 if name is None else 2)]
+                        if got:
+                            self._held[cid] = (key, token)
+                            taken[cid] = self._loaded([(cid, name)], reads)[0]
+                yield taken
+            finally:
+                await self._release_held(list(taken))
+
     async def commit(self, change: Commit) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            self._queue_commit(pipe, change)
-            await pipe.execute()
+        await self.commit_many([change])
 
     async def commit_many(self, changes: Sequence[Commit]) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            for change in changes:
-                self._queue_commit(pipe, change)
-            await pipe.execute()
+        """One COMMIT script per change, all in one MULTI/EXEC (shared with
+        other callers' commits made at the same moment). Each script also
+        releases the shared lock this process holds on its conversation:
+        nothing is left to protect once written."""
+        commands = [self._commit_command(change) for change in changes]
+        await self._co.transact(commands)
+        for change in changes:
+            self._held.pop(change.conversation.id, None)
 
-    def _queue_commit(self, pipe: Any, change: Commit) -> None:
-        """Queue the writes of `change` on a MULTI pipeline."""
+    def _commit_command(self, change: Commit) -> tuple[Any, ...]:
+        """The COMMIT script call writing `change` (see `redis_keys.COMMIT`)."""
         k, conv = self._k, change.conversation
-        key, extra = k.conversation(conv.id), k.extra(conv.id)
-        conv_json = codec.encode_conversation(conv)
-        # processed: remembered for dedupe (and gone from the pending inbox below)
-        fields: dict[str, Any] = {f"s:{change.inbound_source_id}": ""}
-        if change.order is not None:
-            pipe.set(key, f"{conv_json}\n{codec.encode_order(change.order)}")
-        else:
-            pipe.eval(SAVE_KEEP_ORDER, 1, key, conv_json)
-        pipe.sadd(k.conversations, conv.id)
-        if change.timers_cancelled:
-            pipe.hdel(extra, *[f"t:{name}" for name in change.timers_cancelled])
-            pipe.zrem(k.timers, *[f"{conv.id}{SEP}{name}" for name in change.timers_cancelled])
-        for timer in change.timers_set:
-            due = codec.to_micros(timer.due_at)
-            if timer.conversation_id == conv.id:
-                fields[f"t:{timer.name}"] = due
-            else:
-                pipe.hset(k.extra(timer.conversation_id), f"t:{timer.name}", due)
-            pipe.zadd(k.timers, {f"{timer.conversation_id}{SEP}{timer.name}": due})
-        pipe.hset(extra, mapping=fields)
-        if change.outbox:
-            self._add_outbox(pipe, change.outbox)
-        self._append(pipe, change.transcript)
-        if change.tasks:
-            pipe.rpush(k.tasks, *[codec.dumps(task) for task in change.tasks])
-        if change.bind and conv.channel and conv.address:
-            self._bind(pipe, conv.channel, conv.address, conv.id)
-        if change.link_token is not None:
-            order_id = change.order.order_id if change.order is not None else conv.order_id
-            pipe.eval(LINK_TOKEN, 2, k.tokens, k.order_tokens, change.link_token, order_id)
-        member = f"{conv.id}{SEP}{change.inbound_source_id}"
-        pipe.zrem(k.inbox_queue, member)
-        pipe.hdel(k.inbox_data, member)
+        binding = k.bindings(conv.channel, conv.address) if change.bind and conv.channel and conv.address else None
+        lock_key, lock_token = self._held.get(conv.id, (None, ""))
+        keys = [
+            k.conversation(conv.id), k.extra(conv.id), k.conversations, k.timers, k.inbox_queue, k.inbox_data,
+            k.tasks, k.outbox, k.outbox_seq, k.outbox_pending, k.outbox_channel_id, k.outbox_state,
+            binding or k.conversations, k.tokens, k.order_tokens, lock_key or k.conversations,
+        ]  # fmt: skip
+        index: dict[str, int] = {}
 
-    def _add_outbox(self, pipe: Any, messages: Sequence[OutboxMessage]) -> None:
-        k = self._k
-        keys = [k.outbox, k.outbox_seq, k.outbox_pending, k.outbox_channel_id]
-        args: list[Any] = []
-        for m in messages:
-            keys.append(k.outbox_of(m.conversation_id))
+        def key(name: str) -> int:
+            if name not in index:
+                keys.append(name)
+                index[name] = len(keys)
+            return index[name]
+
+        order_json = codec.encode_order(change.order) if change.order is not None else ""
+        order_id = change.order.order_id if change.order is not None else conv.order_id
+        args: list[Any] = [
+            conv.id, codec.encode_conversation(conv), order_json, "1" if change.order is not None else "0",
+            change.inbound_source_id, f"{conv.id}{SEP}{change.inbound_source_id}",
+            change.link_token or "", order_id, "1" if binding else "0", lock_token,
+            len(change.timers_cancelled), len(change.timers_set), len(change.outbox),
+            len(change.transcript), len(change.tasks),
+        ]  # fmt: skip
+        args += change.timers_cancelled
+        for timer in change.timers_set:
+            member = f"{timer.conversation_id}{SEP}{timer.name}"
+            args += [key(k.extra(timer.conversation_id)), member, f"t:{timer.name}", codec.to_micros(timer.due_at)]
+        for m in change.outbox:
             pending = "1" if m.status in PENDING else "0"
-            args += [m.id, codec.encode_outbox(m), pending, m.channel_message_id or ""]
-        # plain EVAL: EVALSHA inside MULTI would cost a SCRIPT EXISTS round trip
-        pipe.eval(ADD_OUTBOX, len(keys), *keys, *args)
+            args += [key(k.outbox_of(m.conversation_id)), m.id, codec.encode_outbox(m), pending]
+            args += [m.channel_message_id or "", codec.encode_delivery(m)]
+        for entry in change.transcript:
+            args += [key(k.transcript(entry.conversation_id)), codec.encode_entry(entry)]
+        args += [codec.dumps(task) for task in change.tasks]
+        # plain EVAL: EVALSHA would need a SCRIPT LOAD after every Redis restart
+        return ("EVAL", COMMIT, len(keys), *keys, *args)
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
         async with self._local.hold(conversation_id):
             key, token = self._k.lock(conversation_id), secrets.token_hex(8)
             delay = 0.002
-            while not await self._r.set(key, token, nx=True, px=self._lock_ttl_ms):
+            while not await self._co.call("SET", key, token, "NX", "PX", self._lock_ttl_ms):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.05)
+            self._held[conversation_id] = (key, token)
             try:
                 yield
             finally:
-                try:
-                    await self._release(keys=[key], args=[token])
-                except (RedisError, OSError) as exc:  # it expires on its own; keep the real error
-                    log.warning("could not release %s (expires in %d ms): %r", key, self._lock_ttl_ms, exc)
+                await self._release_held([conversation_id])
 
     @asynccontextmanager
     async def lock_many(self, conversation_ids: Sequence[str]) -> AsyncIterator[list[str]]:
         async with self._local.hold_free(conversation_ids) as free:
-            taken: list[tuple[str, str, str]] = []
+            taken: list[str] = []
             try:
                 if free:
                     tried = [(cid, self._k.lock(cid), secrets.token_hex(8)) for cid in free]
-                    async with self._r.pipeline(transaction=False) as pipe:
-                        for _, key, token in tried:
-                            pipe.set(key, token, nx=True, px=self._lock_ttl_ms)
-                        got = await pipe.execute()
-                    taken = [t for t, ok in zip(tried, got, strict=True) if ok]
-                yield [cid for cid, _, _ in taken]
+                    commands = [("SET", key, token, "NX", "PX", self._lock_ttl_ms) for _, key, token in tried]
+                    got = await self._co.call_many(commands)
+                    for (cid, key, token), ok in zip(tried, got, strict=True):
+                        if ok:
+                            self._held[cid] = (key, token)
+                            taken.append(cid)
+                yield taken
             finally:
-                if taken:
-                    try:
-                        async with self._r.pipeline(transaction=False) as pipe:
-                            for _, key, token in taken:
-                                pipe.eval(RELEASE, 1, key, token)
-                            await pipe.execute()
-                    except (RedisError, OSError) as exc:  # they expire on their own
-                        ttl = self._lock_ttl_ms
-                        log.warning("could not release %d locks (expire in %d ms): %r", len(taken), ttl, exc)
+                await self._release_held(taken)
+
+    async def _release_held(self, conversation_ids: Sequence[str]) -> None:
+        """Release those of these shared locks a commit has not released yet."""
+        held = [self._held.pop(cid) for cid in conversation_ids if cid in self._held]
+        if not held:
+            return
+        try:
+            await self._co.call_many([("EVAL", RELEASE, 1, key, token) for key, token in held])
+        except (RedisError, OSError) as exc:  # they expire on their own; keep the real error
+            log.warning("could not release %d lock(s) (expire in %d ms): %r", len(held), self._lock_ttl_ms, exc)
 
     async def conversations(self) -> list[Conversation]:
         ids = sorted(await self._r.smembers(self._k.conversations))
@@ -260,8 +304,14 @@ class RedisStore:
     async def _outbox_many(self, ids: Sequence[str]) -> list[OutboxMessage]:
         if not ids:
             return []
-        found = await self._r.hmget(self._k.outbox, list(ids))
-        return [codec.decode_outbox(text.partition("|")[2]) for text in found if text is not None]
+        k = self._k
+        bodies, states = await self._co.call_many([("HMGET", k.outbox, *ids), ("HMGET", k.outbox_state, *ids)])
+        return [self._outbox(body, state) for body, state in zip(bodies, states, strict=True) if body is not None]
+
+    @staticmethod
+    def _outbox(body: str, state: str | None) -> OutboxMessage:
+        message = codec.decode_outbox(body.partition("|")[2])
+        return codec.apply_delivery(message, state) if state is not None else message
 
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxMessage]:
         return await self._outbox_many(await self._r.zrange(self._k.outbox_pending, 0, limit - 1))
@@ -274,47 +324,34 @@ class RedisStore:
         await self.finish_outbox(message)
 
     async def finish_outbox(self, message: OutboxMessage, transcript: Sequence[TranscriptEntry] = ()) -> None:
+        """One script: only the delivery fields change (they are kept apart from the body)."""
         k = self._k
-        stored = await self._r.hget(k.outbox, message.id)
-        if stored is None:
-            raise KeyError(f"no outbox message {message.id!r}")
-        seq, _, text = stored.partition("|")
-        merged = codec.merge_outbox(codec.decode_outbox(text), message)
-        async with self._r.pipeline(transaction=True) as pipe:
-            self._write_outbox(pipe, seq, merged)
-            self._append(pipe, transcript)
-            await pipe.execute()
-
-    def _write_outbox(self, pipe: Any, seq: str, merged: OutboxMessage) -> None:
-        k = self._k
-        pipe.hset(k.outbox, merged.id, f"{seq}|{codec.encode_outbox(merged)}")
-        if merged.status in PENDING:
-            pipe.zadd(k.outbox_pending, {merged.id: int(seq)})
-        else:
-            pipe.zrem(k.outbox_pending, merged.id)
-        if merged.channel_message_id:
-            pipe.hset(k.outbox_channel_id, merged.channel_message_id, merged.id)
+        keys = [k.outbox, k.outbox_state, k.outbox_pending, k.outbox_channel_id]
+        keys += [k.transcript(entry.conversation_id) for entry in transcript]
+        pending = "1" if message.status in PENDING else "0"
+        args = [message.id, codec.encode_delivery(message), pending, message.channel_message_id or ""]
+        args += [codec.encode_entry(entry) for entry in transcript]
+        try:
+            await self._co.call("EVAL", FINISH_OUTBOX, len(keys), *keys, *args)
+        except ResponseError as exc:
+            if "no outbox message" in str(exc):
+                raise KeyError(f"no outbox message {message.id!r}") from None
+            raise
 
     async def claim_outbox(self, message_id: str) -> OutboxMessage | None:
-        # read, then write in MULTI, like update_outbox: a message is delivered by one sender
-        stored = await self._r.hget(self._k.outbox, message_id)
-        if stored is None:
+        # one script: a message is delivered by one sender
+        k = self._k
+        found = await self._co.call("EVAL", CLAIM_OUTBOX, 2, k.outbox_state, k.outbox, message_id)
+        if not found:
             return None
-        seq, _, text = stored.partition("|")
-        message = codec.decode_outbox(text)
-        if message.status not in PENDING:
-            return None
-        message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
-        async with self._r.pipeline(transaction=True) as pipe:
-            self._write_outbox(pipe, seq, message)
-            await pipe.execute()
-        return message
+        body, state = found
+        return self._outbox(body, state)
 
     async def outbox_for(self, conversation_id: str) -> list[OutboxMessage]:
         return await self._outbox_many(await self._r.lrange(self._k.outbox_of(conversation_id), 0, -1))
 
     async def find_outbox_by_channel_id(self, channel_message_id: str) -> OutboxMessage | None:
-        message_id = await self._r.hget(self._k.outbox_channel_id, channel_message_id)
+        message_id = await self._co.call("HGET", self._k.outbox_channel_id, channel_message_id)
         return await self.get_outbox(message_id) if message_id else None
 
     # -- Follow-ups ----------------------------------------------------------
@@ -368,7 +405,7 @@ class RedisStore:
             await pipe.execute()
 
     async def order_for_token(self, token: str) -> str | None:
-        found: str | None = await self._r.hget(self._k.tokens, token)
+        found: str | None = await self._co.call("HGET", self._k.tokens, token)
         return found
 
     async def token_for_order(self, order_id: str) -> str | None:
@@ -386,7 +423,7 @@ class RedisStore:
         pipe.lpush(key, conversation_id)
 
     async def bound(self, channel: str, address: str) -> list[str]:
-        found: list[str] = await self._r.lrange(self._k.bindings(channel, address), 0, -1)
+        found: list[str] = await self._co.call("LRANGE", self._k.bindings(channel, address), 0, -1)
         return found
 
     # -- Tasks ---------------------------------------------------------------

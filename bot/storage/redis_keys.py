@@ -15,39 +15,104 @@ redis.call('HSET', KEYS[4], ARGV[2], ARGV[3])
 return 1
 """
 
-#: add outbox messages whose id is new; existing ones are kept as they are.
-#: KEYS: messages hash, sequence, pending zset, by-channel-id hash, then one
-#: per-conversation list per message. ARGV: (id, json, pending 0/1, channel id) each
-ADD_OUTBOX = """
-for i = 1, #ARGV, 4 do
-  local id = ARGV[i]
-  if redis.call('HEXISTS', KEYS[1], id) == 0 then
-    local seq = redis.call('INCR', KEYS[2])
-    redis.call('HSET', KEYS[1], id, seq .. '|' .. ARGV[i + 1])
-    if ARGV[i + 2] == '1' then redis.call('ZADD', KEYS[3], seq, id) end
-    if ARGV[i + 3] ~= '' then redis.call('HSET', KEYS[4], ARGV[i + 3], id) end
-    redis.call('RPUSH', KEYS[4 + (i + 3) / 4], id)
+#: a whole commit of one conversation, atomically (one command to send and
+#: parse instead of a dozen in MULTI). KEYS (fixed): 1 conversation, 2 its
+#: extra hash, 3 conversation set, 4 timer zset, 5 inbox queue, 6 inbox data,
+#: 7 tasks, 8 outbox messages, 9 outbox sequence, 10 outbox pending,
+#: 11 outbox by channel id, 12 outbox delivery state, 13 binding list (or any
+#: key when not binding), 14 tokens, 15 order tokens, 16 lock (or any key);
+#: more keys are named by index from ARGV.
+#: ARGV: 1 conversation id, 2 conversation json, 3 order json, 4 "1" when an
+#: order is given ("0": keep the stored one), 5 source id, 6 inbox member,
+#: 7 link token ("" none), 8 its order id, 9 "1" to bind, 10 lock token ("" none),
+#: 11-15 counts: cancelled timers, timers set, outbox messages, transcript
+#: entries, tasks; then: names; (key index, member, field, due) each;
+#: (list key index, id, json, pending 0/1, channel id, delivery state) each;
+#: (key index, entry) each; task json each.
+COMMIT = r"""
+local a = ARGV
+local conv = a[2] .. '\n'
+if a[4] == '1' then
+  conv = conv .. a[3]
+else
+  local old = redis.call('GET', KEYS[1])
+  if old then
+    local at = string.find(old, '\n', 1, true)
+    if at then conv = conv .. string.sub(old, at + 1) end
   end
 end
-return 0
-"""
-
-#: save the conversation json, keeping the stored order json (after the newline)
-SAVE_KEEP_ORDER = """
-local old = redis.call('GET', KEYS[1])
-local order = ''
-if old then
-  local at = string.find(old, '\\n', 1, true)
-  if at then order = string.sub(old, at + 1) end
+redis.call('SET', KEYS[1], conv)
+redis.call('SADD', KEYS[3], a[1])
+local i = 16
+for _ = 1, tonumber(a[11]) do
+  redis.call('HDEL', KEYS[2], 't:' .. a[i])
+  redis.call('ZREM', KEYS[4], a[1] .. '\31' .. a[i])
+  i = i + 1
 end
-redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. order)
+redis.call('HSET', KEYS[2], 's:' .. a[5], '')
+for _ = 1, tonumber(a[12]) do
+  redis.call('HSET', KEYS[tonumber(a[i])], a[i + 2], a[i + 3])
+  redis.call('ZADD', KEYS[4], a[i + 3], a[i + 1])
+  i = i + 4
+end
+for _ = 1, tonumber(a[13]) do
+  local id = a[i + 1]
+  if redis.call('HEXISTS', KEYS[8], id) == 0 then
+    local seq = redis.call('INCR', KEYS[9])
+    redis.call('HSET', KEYS[8], id, seq .. '|' .. a[i + 2])
+    if a[i + 3] == '1' then redis.call('ZADD', KEYS[10], seq, id) end
+    if a[i + 4] ~= '' then redis.call('HSET', KEYS[11], a[i + 4], id) end
+    redis.call('HSET', KEYS[12], id, a[i + 5])
+    redis.call('RPUSH', KEYS[tonumber(a[i])], id)
+  end
+  i = i + 6
+end
+for _ = 1, tonumber(a[14]) do
+  redis.call('RPUSH', KEYS[tonumber(a[i])], a[i + 1])
+  i = i + 2
+end
+for _ = 1, tonumber(a[15]) do
+  redis.call('RPUSH', KEYS[7], a[i])
+  i = i + 1
+end
+if a[9] == '1' then
+  redis.call('LREM', KEYS[13], 0, a[1])
+  redis.call('LPUSH', KEYS[13], a[1])
+end
+if a[7] ~= '' and redis.call('HSETNX', KEYS[15], a[8], a[7]) == 1 then
+  redis.call('HSET', KEYS[14], a[7], a[8])
+end
+redis.call('ZREM', KEYS[5], a[6])
+redis.call('HDEL', KEYS[6], a[6])
+if a[10] ~= '' and redis.call('GET', KEYS[16]) == a[10] then redis.call('DEL', KEYS[16]) end
 return 0
 """
 
-#: a link token for an order that has none yet (KEYS: tokens, order tokens; ARGV: token, order id)
-LINK_TOKEN = """
-if redis.call('HSETNX', KEYS[2], ARGV[2], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
-return 0
+#: claim a message for one delivery attempt: pending or sending becomes
+#: sending with one more attempt. KEYS: state hash, messages hash; ARGV: id.
+#: Returns {body, new state}, or nil when unknown or done (sent, held, failed).
+CLAIM_OUTBOX = """
+local state = redis.call('HGET', KEYS[1], ARGV[1])
+if not state then return false end
+local status, attempts, rest = string.match(state, '^([^|]*)|([^|]*)|(.*)$')
+if status ~= 'pending' and status ~= 'sending' then return false end
+state = 'sending|' .. (tonumber(attempts) + 1) .. '|' .. rest
+redis.call('HSET', KEYS[1], ARGV[1], state)
+return {redis.call('HGET', KEYS[2], ARGV[1]), state}
+"""
+
+#: write a message's delivery state, and append transcript entries, at once.
+#: KEYS: messages hash, state hash, pending zset, by-channel-id hash, then one
+#: transcript list per entry. ARGV: id, state, pending 0/1, channel id, entries.
+FINISH_OUTBOX = """
+local body = redis.call('HGET', KEYS[1], ARGV[1])
+if not body then return redis.error_reply('no outbox message') end
+local seq = string.match(body, '^(%d+)|')
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+if ARGV[3] == '1' then redis.call('ZADD', KEYS[3], seq, ARGV[1]) else redis.call('ZREM', KEYS[3], ARGV[1]) end
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[4], ARGV[4], ARGV[1]) end
+for i = 5, #ARGV do redis.call('RPUSH', KEYS[i], ARGV[i]) end
+return 1
 """
 
 #: compare-and-delete: release the lock only when we still own it
@@ -67,10 +132,11 @@ class Keys:
         self.inbox_seq = p + "iseq"  # INCR sequence of accepted inbounds
         self.inbox_queue = p + "iq"  # zset pending member -> sequence
         self.inbox_data = p + "id"  # hash pending member -> inbound json
-        self.outbox = p + "ob"  # hash message id -> "seq|json"
+        self.outbox = p + "ob"  # hash message id -> "seq|json" (as added; delivery state in `os`)
         self.outbox_seq = p + "oseq"
         self.outbox_pending = p + "op"  # zset message id -> seq (pending, sending)
         self.outbox_channel_id = p + "oc"  # hash channel message id -> message id
+        self.outbox_state = p + "os"  # hash message id -> "status|attempts|json of the other delivery fields"
         self.timers = p + "tm"  # zset conversation SEP name -> due (µs since epoch)
         self.tokens = p + "tok"  # hash token -> order id
         self.order_tokens = p + "otok"  # hash order id -> latest token

@@ -233,6 +233,14 @@ class SqliteStore:
         async with self._locks.hold_free(conversation_ids) as taken:
             yield taken
 
+    @asynccontextmanager
+    async def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AsyncIterator[dict[str, Loaded]]:
+        async with self._locks.hold_free([cid for cid, _ in wanted]) as taken:
+            held = set(taken)
+            mine = [(cid, name) for cid, name in wanted if cid in held]
+            loaded = await self.load_many(mine) if mine else []
+            yield {cid: found for (cid, _), found in zip(mine, loaded, strict=True)}
+
     async def conversations(self) -> list[Conversation]:
         rows = await self._all("SELECT data FROM conversations ORDER BY id")
         return [codec.decode_conversation(data) for (data,) in rows]

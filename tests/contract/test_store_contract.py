@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -391,24 +392,13 @@ async def test_commit_can_bind_and_store_a_link_token_in_its_transaction(store: 
 
 
 async def test_lock_many_takes_only_free_locks_and_releases_them(store: Store) -> None:
-    entered = asyncio.Event()
-    leave = asyncio.Event()
-
-    async def hold_c2() -> None:
-        async with store.lock("c2"):
-            entered.set()
-            await leave.wait()
-
-    holder = asyncio.create_task(hold_c2())
-    await entered.wait()
-    async with store.lock_many(["c1", "c2", "c3"]) as taken:
-        assert taken == ["c1", "c3"]
-        waiting = asyncio.create_task(_take(store, "c1"))
-        await asyncio.sleep(0.05)
-        assert not waiting.done(), "a lock taken by lock_many excludes others"
-    await asyncio.wait_for(waiting, 5)
-    leave.set()
-    await holder
+    async with _held_by_another_task(store, "c2"):
+        async with store.lock_many(["c1", "c2", "c3"]) as taken:
+            assert taken == ["c1", "c3"]
+            waiting = asyncio.create_task(_take(store, "c1"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done(), "a lock taken by lock_many excludes others"
+        await asyncio.wait_for(waiting, 5)
     async with store.lock_many(["c1", "c2"]) as taken:
         assert taken == ["c1", "c2"]
 
@@ -416,6 +406,24 @@ async def test_lock_many_takes_only_free_locks_and_releases_them(store: Store) -
 async def _take(store: Store, conversation_id: str) -> None:
     async with store.lock(conversation_id):
         pass
+
+
+@asynccontextmanager
+async def _held_by_another_task(store: Store, conversation_id: str) -> AsyncIterator[None]:
+    entered, leave = asyncio.Event(), asyncio.Event()
+
+    async def hold() -> None:
+        async with store.lock(conversation_id):
+            entered.set()
+            await leave.wait()
+
+    holder = asyncio.create_task(hold())
+    await entered.wait()
+    try:
+        yield
+    finally:
+        leave.set()
+        await holder
 
 
 async def test_claim_outbox_marks_sending_once_per_attempt(store: Store) -> None:
@@ -442,3 +450,74 @@ async def test_finish_outbox_updates_and_appends_the_transcript_together(store: 
     with pytest.raises(KeyError):
         await store.finish_outbox(message("nope", status=OutboxStatus.SENT), [entry("x")])
     assert len(await store.transcript("c1")) == 2, "nothing appended for an unknown message"
+
+
+async def test_load_locked_takes_free_locks_and_loads_what_they_protect(store: Store) -> None:
+    due = T0 + timedelta(hours=12)
+    await store.commit(commit("e1", timers_set=[Timer("c1", "nudge", due)]))
+    await store.commit(commit("e2", conversation_id="c2"))
+    async with _held_by_another_task(store, "c2"):
+        async with store.load_locked([("c1", "nudge"), ("c2", None), ("c9", None)]) as taken:
+            assert sorted(taken) == ["c1", "c9"], "c2 is held elsewhere: left out, not waited for"
+            conv, saved_order, timer = taken["c1"]
+            assert conv is not None and conv.id == "c1" and saved_order == order()
+            assert timer == Timer("c1", "nudge", due)
+            assert taken["c9"] == (None, None, None)
+            waiting = asyncio.create_task(_take(store, "c1"))
+            await asyncio.sleep(0.05)
+            assert not waiting.done(), "a lock taken by load_locked excludes others"
+        await asyncio.wait_for(waiting, 5)
+
+
+async def test_concurrent_calls_each_get_their_own_answer(store: Store) -> None:
+    """Many callers at once (a burst of updates; the sender's claims): each is
+    answered as if alone, and one caller's error is not another's."""
+    await store.commit(commit("e0", outbox=[message(f"m{n}") for n in range(20)]))
+    accepted = await asyncio.gather(*(store.accept(inbound(f"e{n % 30}")) for n in range(60)))
+    assert sum(accepted) == 29, "e0 was processed already; e1..e29 accepted once each"
+    claims = [store.claim_outbox(f"m{n}") for n in range(20)] + [store.claim_outbox("nope")]
+    unknown = store.finish_outbox(message("nope", status=OutboxStatus.SENT))
+    *claimed, failed = await asyncio.gather(*claims, unknown, return_exceptions=True)
+    assert isinstance(failed, KeyError)
+    assert [m.id if m else None for m in claimed] == [f"m{n}" for n in range(20)] + [None]
+    assert all(m.status is OutboxStatus.SENDING and m.attempts == 1 for m in claimed if m)
+
+
+@only_redis
+async def test_redis_commit_under_a_lock_lets_other_processes_in(store: Store) -> None:
+    other = await open_store(store.url)  # type: ignore[attr-defined]
+    try:
+        async with store.lock("c1"):
+            bad = commit("e1", outbox=[message("m1")])
+            bad.outbox[0].created_at = "not a datetime"  # type: ignore[assignment]  # cannot be encoded
+            with pytest.raises(Exception):  # noqa: B017 - whatever the encoder raises
+                await store.commit(bad)
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.2), other.lock("c1"):
+                    pass
+            await store.commit(commit("e1"))
+            async with asyncio.timeout(1), other.lock("c1"):  # released with the commit
+                pass
+    finally:
+        await other.close()
+
+
+@only_redis
+async def test_redis_scripts_lost_by_the_server_are_sent_again(store: Store, redis_server: RedisServer) -> None:
+    """Scripts go by SHA1; a Redis that restarted without them (SCRIPT FLUSH
+    here) gets their text once, and nothing runs twice."""
+    assert isinstance(store, RedisStore)
+    await store.accept(inbound("e1"))
+    await store.commit(commit("e1", outbox=[message("m1")], transcript=[entry("hello")]))
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        client.script_flush()
+        assert await store.accept(inbound("e2")) is True
+        assert await store.accept(inbound("e2")) is False
+        await asyncio.gather(store.commit(commit("e2", transcript=[entry("again")])), store.claim_outbox("m1"))
+        client.script_flush()
+        await store.finish_outbox(message("m1", status=OutboxStatus.SENT, attempts=1), [entry("sent")])
+    finally:
+        client.close()
+    assert [e.text for _, e in await store.transcript("c1")] == ["hello", "again", "sent"]
+    assert await store.get_outbox("m1") == message("m1", status=OutboxStatus.SENT, attempts=1)
