@@ -4,6 +4,7 @@ worker thread so the event loop never waits on the disk."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -32,6 +33,17 @@ T = TypeVar("T")
 #: more conversations than this in one call go to the worker thread
 BATCH_INLINE = 4
 PENDING = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
+#: the delivery fields `update_outbox` may change, with the defaults that
+#: `codec.encode_outbox` leaves out of the stored JSON
+DELIVERY_DEFAULTS = {f.name: f.default for f in dataclasses.fields(OutboxMessage) if f.name in codec.OUTBOX_MUTABLE}
+#: a claim in one statement: SENDING with one more attempt, unless it is done
+CLAIM = (
+    "UPDATE outbox SET status = ?, data = json_set(data, '$.status', ?, "
+    "'$.attempts', COALESCE(json_extract(data, '$.attempts'), 0) + 1) "
+    "WHERE id = ? AND status IN (?, ?) RETURNING data"
+)
+#: the delivery fields set in place: a JSON merge patch (null removes a key)
+DELIVER = "UPDATE outbox SET status = ?, channel_message_id = ?, data = json_patch(data, ?) WHERE id = ?"
 BIND = (
     "INSERT INTO bindings (channel, address, conversation_id, seq) VALUES "
     "(?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM bindings)) "
@@ -256,41 +268,39 @@ class SqliteStore:
         return codec.decode_outbox(row[0]) if row else None
 
     async def update_outbox(self, message: OutboxMessage) -> None:
-        await self._tx(lambda db: self._update_outbox(db, message))
+        # one statement: atomic without a transaction of its own
+        await self._run(self._update_outbox(message))
 
     @staticmethod
-    def _update_outbox(db: sqlite3.Connection, message: OutboxMessage) -> None:
-        row = db.execute("SELECT data FROM outbox WHERE id = ?", (message.id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no outbox message {message.id!r}")
-        merged = codec.merge_outbox(codec.decode_outbox(row[0]), message)
-        db.execute(
-            "UPDATE outbox SET status = ?, channel_message_id = ?, data = ? WHERE id = ?",
-            (str(merged.status), merged.channel_message_id, codec.encode_outbox(merged), message.id),
-        )
+    def _update_outbox(message: OutboxMessage) -> Callable[[sqlite3.Connection], None]:
+        """Sets the delivery fields in the stored JSON (as `codec.merge_outbox`
+        and `encode_outbox` would, without decoding and re-encoding it all)."""
+        data = message.to_dict()
+        patch = {}
+        for name, default in DELIVERY_DEFAULTS.items():
+            value = data[name]
+            # as codec's encoding: a default value is left out (removed here)
+            patch[name] = None if value == default and isinstance(value, bool) == isinstance(default, bool) else value
+        args = (data["status"], message.channel_message_id, codec.dumps(patch), message.id)
+
+        def write(db: sqlite3.Connection) -> None:
+            if db.execute(DELIVER, args).rowcount != 1:
+                raise KeyError(f"no outbox message {message.id!r}")
+
+        return write
 
     async def claim_outbox(self, message_id: str) -> OutboxMessage | None:
-        def write(db: sqlite3.Connection) -> OutboxMessage | None:
-            row = db.execute("SELECT data FROM outbox WHERE id = ?", (message_id,)).fetchone()
-            if row is None:
-                return None
-            message = codec.decode_outbox(row[0])
-            if str(message.status) not in PENDING:
-                return None
-            message.status, message.attempts = OutboxStatus.SENDING, message.attempts + 1
-            db.execute(
-                "UPDATE outbox SET status = ?, data = ? WHERE id = ?",
-                (str(message.status), codec.encode_outbox(message), message_id),
-            )
-            return message
-
-        return await self._tx(write)
+        sending = str(OutboxStatus.SENDING)
+        # one statement: atomic without a transaction of its own
+        rows = await self._run(lambda db: db.execute(CLAIM, (sending, sending, message_id, *PENDING)).fetchall())
+        return codec.decode_outbox(rows[0][0]) if rows else None
 
     async def finish_outbox(self, message: OutboxMessage, transcript: Sequence[TranscriptEntry] = ()) -> None:
         entries = list(transcript)
+        update = self._update_outbox(message)
 
         def write(db: sqlite3.Connection) -> None:
-            self._update_outbox(db, message)
+            update(db)
             self._append(db, entries)
 
         await self._tx(write)
