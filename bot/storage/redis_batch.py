@@ -35,6 +35,24 @@ def by_sha(command: Command) -> Command:
     return ("EVALSHA", _sha(command[1]), *command[2:])
 
 
+#: most commands in one pipeline: packing and parsing a pipeline holds the
+#: loop, so a burst goes out as several pipelines (on several connections)
+MAX_COMMANDS = 128
+
+
+def _chunks(queued: list[Queued]) -> list[list[Queued]]:
+    """Whole groups, about MAX_COMMANDS commands a chunk."""
+    chunks: list[list[Queued]] = []
+    size = MAX_COMMANDS
+    for item in queued:
+        if size + len(item[0]) > MAX_COMMANDS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += len(item[0])
+    return chunks
+
+
 class Coalescer:
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -80,8 +98,8 @@ class Coalescer:
 
     def _flush(self) -> None:
         loop = asyncio.get_running_loop()
-        for transaction, batch in ((False, self._queued), (True, self._transactions)):
-            if batch:
+        for transaction, queued in ((False, self._queued), (True, self._transactions)):
+            for batch in _chunks(queued):
                 task = loop.create_task(self._send(batch, transaction))
                 self._flushing.add(task)
                 task.add_done_callback(self._flushing.discard)
