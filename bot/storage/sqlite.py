@@ -49,6 +49,25 @@ BIND = (
     "(?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM bindings)) "
     "ON CONFLICT (channel, address, conversation_id) DO UPDATE SET seq = excluded.seq"
 )
+APPEND = (
+    "INSERT INTO transcript (conversation_id, n, data) VALUES "
+    "(?, (SELECT COALESCE(MAX(n), 0) + 1 FROM transcript WHERE conversation_id = ?), ?)"
+)
+#: what a commit writes, in this order (`SqliteStore._rows` gives the parameters)
+COMMIT_STATEMENTS = (
+    "INSERT INTO conversations (id, data, order_data) VALUES (?, ?, ?) ON CONFLICT (id) DO "
+    "UPDATE SET data = excluded.data, order_data = COALESCE(excluded.order_data, order_data)",
+    "INSERT OR IGNORE INTO outbox (id, conversation_id, status, channel_message_id, data) VALUES (?, ?, ?, ?, ?)",
+    "DELETE FROM timers WHERE conversation_id = ? AND name = ?",
+    "INSERT OR REPLACE INTO timers (conversation_id, name, due_us) VALUES (?, ?, ?)",
+    APPEND,
+    "INSERT INTO tasks (data) VALUES (?)",
+    BIND,
+    "INSERT INTO link_tokens (token, order_id) SELECT ?, ? "
+    "WHERE NOT EXISTS (SELECT 1 FROM link_tokens WHERE order_id = ?)",
+    "INSERT INTO inbox (source_id, processed) VALUES (?, 1) "
+    "ON CONFLICT (source_id) DO UPDATE SET processed = 1, data = NULL",
+)
 
 
 class SqliteStore:
@@ -242,66 +261,50 @@ class SqliteStore:
         await self._tx(self._writer(change))
 
     async def commit_many(self, changes: Sequence[Commit]) -> None:
-        writers = [self._writer(change) for change in changes]
+        rows = [self._rows(change) for change in changes]  # encoded here, on the loop
+        if len({change.conversation.id for change in changes}) == len(changes):
+            # different conversations: each statement once for all (rows in the
+            # order of the changes) writes what one change after another would
+            rows = [[[row for one in rows for row in one[k]] for k in range(len(COMMIT_STATEMENTS))]]
 
         def write(db: sqlite3.Connection) -> None:
-            for writer in writers:
-                writer(db)
+            for one in rows:
+                self._execute(db, one)
 
         await self._tx(write, batch=len(changes) > BATCH_INLINE)
 
     def _writer(self, change: Commit) -> Callable[[sqlite3.Connection], None]:
         """Encodes `change` now (on the loop); the returned function writes it
         inside the caller's transaction (on the store's thread)."""
+        rows = self._rows(change)
+        return lambda db: self._execute(db, rows)
+
+    @staticmethod
+    def _execute(db: sqlite3.Connection, rows: list[list[tuple[Any, ...]]]) -> None:
+        for sql, params in zip(COMMIT_STATEMENTS, rows, strict=True):
+            if params:
+                db.executemany(sql, params)
+
+    @staticmethod
+    def _rows(change: Commit) -> list[list[tuple[Any, ...]]]:
+        """A commit's parameter rows, one list per statement of COMMIT_STATEMENTS."""
         conv = change.conversation
-        conv_data = codec.encode_conversation(conv)
         order_data = codec.encode_order(change.order) if change.order is not None else None
-        outbox = [
-            (m.id, m.conversation_id, str(m.status), m.channel_message_id, codec.encode_outbox(m))
-            for m in change.outbox
-        ]
-        timers = [(t.conversation_id, t.name, codec.to_micros(t.due_at)) for t in change.timers_set]
-        tasks = [(codec.dumps(task),) for task in change.tasks]
-        bind = change.bind and conv.channel and conv.address
         order_id = change.order.order_id if change.order is not None else conv.order_id
-
-        def write(db: sqlite3.Connection) -> None:
-            db.execute(
-                "INSERT INTO conversations (id, data, order_data) VALUES (?, ?, ?) ON CONFLICT (id) DO "
-                "UPDATE SET data = excluded.data, order_data = COALESCE(excluded.order_data, order_data)",
-                (conv.id, conv_data, order_data),
-            )
-            if outbox:
-                db.executemany(
-                    "INSERT OR IGNORE INTO outbox (id, conversation_id, status, channel_message_id, data) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    outbox,
-                )
-            if change.timers_cancelled:
-                db.executemany(
-                    "DELETE FROM timers WHERE conversation_id = ? AND name = ?",
-                    [(conv.id, name) for name in change.timers_cancelled],
-                )
-            if timers:
-                db.executemany("INSERT OR REPLACE INTO timers (conversation_id, name, due_us) VALUES (?, ?, ?)", timers)
-            self._append(db, change.transcript)
-            if tasks:
-                db.executemany("INSERT INTO tasks (data) VALUES (?)", tasks)
-            if bind:
-                db.execute(BIND, (conv.channel, conv.address, conv.id))
-            if change.link_token is not None:
-                db.execute(
-                    "INSERT INTO link_tokens (token, order_id) SELECT ?, ? "
-                    "WHERE NOT EXISTS (SELECT 1 FROM link_tokens WHERE order_id = ?)",
-                    (change.link_token, order_id, order_id),
-                )
-            db.execute(
-                "INSERT INTO inbox (source_id, processed) VALUES (?, 1) "
-                "ON CONFLICT (source_id) DO UPDATE SET processed = 1, data = NULL",
-                (change.inbound_source_id,),
-            )
-
-        return write
+        return [
+            [(conv.id, codec.encode_conversation(conv), order_data)],
+            [
+                (m.id, m.conversation_id, str(m.status), m.channel_message_id, codec.encode_outbox(m))
+                for m in change.outbox
+            ],
+            [(conv.id, name) for name in change.timers_cancelled],
+            [(t.conversation_id, t.name, codec.to_micros(t.due_at)) for t in change.timers_set],
+            [(e.conversation_id, e.conversation_id, codec.encode_entry(e)) for e in change.transcript],
+            [(codec.dumps(task),) for task in change.tasks],
+            [(conv.channel, conv.address, conv.id)] if change.bind and conv.channel and conv.address else [],
+            [(change.link_token, order_id, order_id)] if change.link_token is not None else [],
+            [(change.inbound_source_id,)],
+        ]
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
@@ -411,11 +414,7 @@ class SqliteStore:
     @staticmethod
     def _append(db: sqlite3.Connection, entries: Sequence[TranscriptEntry]) -> None:
         for entry in entries:
-            db.execute(
-                "INSERT INTO transcript (conversation_id, n, data) VALUES "
-                "(?, (SELECT COALESCE(MAX(n), 0) + 1 FROM transcript WHERE conversation_id = ?), ?)",
-                (entry.conversation_id, entry.conversation_id, codec.encode_entry(entry)),
-            )
+            db.execute(APPEND, (entry.conversation_id, entry.conversation_id, codec.encode_entry(entry)))
 
     async def append_transcript(self, entries: Sequence[TranscriptEntry]) -> None:
         entries = list(entries)
