@@ -60,8 +60,7 @@ class Buyer:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Buyer:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in data.items() if k in _BUYER_FIELDS})
 
 
 @dataclass
@@ -85,10 +84,14 @@ class Item:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = {k: v for k, v in data.items() if k in _ITEM_FIELDS}
         values["price"] = str(values.get("price", "0"))
         return cls(**values)
+
+
+#: the field names `from_dict` keeps (others in stored data are ignored)
+_BUYER_FIELDS = frozenset(f.name for f in dataclasses.fields(Buyer))
+_ITEM_FIELDS = frozenset(f.name for f in dataclasses.fields(Item))
 
 
 @dataclass
