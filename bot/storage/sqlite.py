@@ -343,8 +343,9 @@ class SqliteStore:
 
     @staticmethod
     def _update_outbox(message: OutboxMessage) -> Callable[[sqlite3.Connection], None]:
-        """Sets the delivery fields in the stored JSON (as `codec.merge_outbox`
-        and `encode_outbox` would, without decoding and re-encoding it all)."""
+        """Sets the delivery fields (`codec.OUTBOX_MUTABLE`) in the stored JSON
+        as replacing them and `codec.encode_outbox` would, without decoding
+        and re-encoding the whole message."""
         data = message.to_dict()
         patch = {}
         for name, default in DELIVERY_DEFAULTS.items():
