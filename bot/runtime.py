@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TimerSink = Callable[[list[Timer], list[str]], object]
+#: `_handle_batch` lets the loop run others after handing on this many commits
+SETTLE_SLICE = 16
 
 
 class Runtime:
@@ -131,7 +133,9 @@ class Runtime:
             self._done(len(batch))
             return
         try:
-            for inbound, result in zip(batch, results, strict=True):
+            for n, (inbound, result) in enumerate(zip(batch, results, strict=True)):
+                if n and n % SETTLE_SLICE == 0:
+                    await asyncio.sleep(0)  # a long batch must not hold the loop
                 if isinstance(result, Exception):
                     self._retry(inbound, result)
                 else:

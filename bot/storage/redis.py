@@ -45,6 +45,8 @@ from dialogs.ports import Loaded
 PENDING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 #: connections per store (process); more concurrent callers wait for one
 MAX_CONNECTIONS = 64
+#: `commit_many` lets the loop run others after encoding this many changes
+ENCODE_SLICE = 16
 log = logging.getLogger(__name__)
 
 
@@ -204,7 +206,11 @@ class RedisStore:
         other callers' commits made at the same moment). Each script also
         releases the shared lock this process holds on its conversation:
         nothing is left to protect once written."""
-        commands = [self._commit_command(change) for change in changes]
+        commands = []
+        for n, change in enumerate(changes):
+            if n and n % ENCODE_SLICE == 0:
+                await asyncio.sleep(0)  # encoding a burst's batch must not hold the loop
+            commands.append(self._commit_command(change))
         await self._co.transact(commands)
         for change in changes:
             self._held.pop(change.conversation.id, None)

@@ -35,21 +35,23 @@ def by_sha(command: Command) -> Command:
     return ("EVALSHA", _sha(command[1]), *command[2:])
 
 
-#: most commands in one pipeline: packing and parsing a pipeline holds the
-#: loop, so a burst goes out as several pipelines (on several connections)
-MAX_COMMANDS = 128
+#: about the most arguments in one pipeline: packing and parsing a pipeline
+#: holds the loop, so a burst goes out as several pipelines, started on
+#: successive turns of the loop (a commit script has 20-60 arguments)
+MAX_ARGS = 1_000
 
 
 def _chunks(queued: list[Queued]) -> list[list[Queued]]:
-    """Whole groups, about MAX_COMMANDS commands a chunk."""
+    """Whole groups, about MAX_ARGS arguments a chunk."""
     chunks: list[list[Queued]] = []
-    size = MAX_COMMANDS
+    size = MAX_ARGS
     for item in queued:
-        if size + len(item[0]) > MAX_COMMANDS:
+        weight = sum(len(command) for command in item[0])
+        if size + weight > MAX_ARGS:
             chunks.append([])
             size = 0
         chunks[-1].append(item)
-        size += len(item[0])
+        size += weight
     return chunks
 
 
@@ -97,13 +99,21 @@ class Coalescer:
         return future
 
     def _flush(self) -> None:
-        loop = asyncio.get_running_loop()
-        for transaction, queued in ((False, self._queued), (True, self._transactions)):
-            for batch in _chunks(queued):
-                task = loop.create_task(self._send(batch, transaction))
-                self._flushing.add(task)
-                task.add_done_callback(self._flushing.discard)
+        chunks = [(batch, False) for batch in _chunks(self._queued)]
+        chunks += [(batch, True) for batch in _chunks(self._transactions)]
         self._queued, self._transactions = [], []
+        self._start(chunks)
+
+    def _start(self, chunks: list[tuple[list[Queued], bool]]) -> None:
+        """One chunk now, the next on the loop's next turn: packing them all in
+        one turn would hold the loop as long as one huge pipeline."""
+        loop = asyncio.get_running_loop()
+        batch, transaction = chunks[0]
+        task = loop.create_task(self._send(batch, transaction))
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+        if len(chunks) > 1:
+            loop.call_soon(self._start, chunks[1:])
 
     async def _send(self, batch: list[Queued], transaction: bool) -> None:
         commands = [command for group, _ in batch for command in group]
