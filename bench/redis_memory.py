@@ -72,8 +72,10 @@ async def ours(server: RedisServer, n: int) -> Footprint:
     sync.flushall()
     before = _used(sync)
     ids = [f"{1_000_000_000_000 + i}" for i in range(n)]  # marketplace-like order ids
-    due = utc(time.time() + 86_400)
-    await seed_orders(server.url, bench_policy(), ids, [due] * n)
+    policy = bench_policy()
+    # placed an hour ago (an order placed in the future is planned from now)
+    due = utc(time.time() - 3_600) + policy.unpaid.nudge_after
+    await seed_orders(server.url, policy, ids, [due] * n)
     delta = _used(sync) - before
     result = Footprint("ours: RedisStore", n, delta, _breakdown(sync, n))
     sync.close()

@@ -87,10 +87,6 @@ def decode_outbox(text: str) -> OutboxMessage:
 OUTBOX_MUTABLE = ("status", "attempts", "channel_message_id", "error", "not_before", "channel", "address")
 
 
-def merge_outbox(stored: OutboxMessage, update: OutboxMessage) -> OutboxMessage:
-    return dataclasses.replace(stored, **{name: getattr(update, name) for name in OUTBOX_MUTABLE})
-
-
 def encode_delivery(message: OutboxMessage) -> str:
     """The delivery fields on their own: "status|attempts|json of the rest"
     (a Redis script reads and bumps the first two without parsing JSON)."""
