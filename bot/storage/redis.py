@@ -77,8 +77,8 @@ class RedisStore:
         self._lock_ttl_ms = int(lock_ttl * 1000)
         #: concurrent single commands share round trips
         self._co = Coalescer(client)
-        #: shared locks this process holds: conversation id -> (key, token)
-        self._held: dict[str, tuple[str, str]] = {}
+        #: shared locks this process holds: conversation id -> (key, token, holding task)
+        self._held: dict[str, tuple[str, str, asyncio.Task[Any] | None]] = {}
         self._closed = False
         #: reopens the same data with `open_store`
         self.url = url
@@ -192,7 +192,7 @@ class RedisStore:
                         got = next(replies)
                         reads = [next(replies) for _ in range(1 if name is None else 2)]
                         if got:
-                            self._held[cid] = (key, token)
+                            self._held[cid] = (key, token, asyncio.current_task())
                             taken[cid] = self._loaded([(cid, name)], reads)[0]
                 yield taken
             finally:
@@ -207,19 +207,26 @@ class RedisStore:
         releases the shared lock this process holds on its conversation:
         nothing is left to protect once written."""
         commands = []
+        # only the holder's own commit releases a lock
+        mine = [c.conversation.id for c in changes if self._holds(c.conversation.id)]
         for n, change in enumerate(changes):
             if n and n % ENCODE_SLICE == 0:
                 await asyncio.sleep(0)  # encoding a burst's batch must not hold the loop
-            commands.append(self._commit_command(change))
+            commands.append(self._commit_command(change, release=change.conversation.id in mine))
         await self._co.transact(commands)
-        for change in changes:
-            self._held.pop(change.conversation.id, None)
+        for conversation_id in mine:
+            self._held.pop(conversation_id, None)
 
-    def _commit_command(self, change: Commit) -> tuple[Any, ...]:
-        """The COMMIT script call writing `change` (see `redis_keys.COMMIT`)."""
+    def _holds(self, conversation_id: str) -> bool:
+        held = self._held.get(conversation_id)
+        return held is not None and held[2] is asyncio.current_task()
+
+    def _commit_command(self, change: Commit, release: bool) -> tuple[Any, ...]:
+        """The COMMIT script call writing `change` (see `redis_keys.COMMIT`);
+        `release`: it also releases the conversation's lock that we hold."""
         k, conv = self._k, change.conversation
         binding = k.bindings(conv.channel, conv.address) if change.bind and conv.channel and conv.address else None
-        lock_key, lock_token = self._held.get(conv.id, (None, ""))
+        lock_key, lock_token = self._held[conv.id][:2] if release else (None, "")
         keys = [
             k.conversation(conv.id), k.extra(conv.id), k.conversations, k.timers, k.inbox_queue, k.inbox_data,
             k.tasks, k.outbox, k.outbox_seq, k.outbox_pending, k.outbox_channel_id, k.outbox_state,
@@ -264,7 +271,7 @@ class RedisStore:
             while not await self._co.call("SET", key, token, "NX", "PX", self._lock_ttl_ms):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.05)
-            self._held[conversation_id] = (key, token)
+            self._held[conversation_id] = (key, token, asyncio.current_task())
             try:
                 yield
             finally:
@@ -281,7 +288,7 @@ class RedisStore:
                     got = await self._co.call_many(commands)
                     for (cid, key, token), ok in zip(tried, got, strict=True):
                         if ok:
-                            self._held[cid] = (key, token)
+                            self._held[cid] = (key, token, asyncio.current_task())
                             taken.append(cid)
                 yield taken
             finally:
@@ -289,7 +296,7 @@ class RedisStore:
 
     async def _release_held(self, conversation_ids: Sequence[str]) -> None:
         """Release those of these shared locks a commit has not released yet."""
-        held = [self._held.pop(cid) for cid in conversation_ids if cid in self._held]
+        held = [self._held.pop(cid)[:2] for cid in conversation_ids if cid in self._held]
         if not held:
             return
         try:

@@ -492,6 +492,7 @@ async def test_redis_commit_under_a_lock_lets_other_processes_in(store: Store) -
             bad.outbox[0].created_at = "not a datetime"  # type: ignore[assignment]  # cannot be encoded
             with pytest.raises(Exception):  # noqa: B017 - whatever the encoder raises
                 await store.commit(bad)
+            await asyncio.create_task(store.commit(commit("e0")))  # not the holder: releases nothing
             with pytest.raises(TimeoutError):
                 async with asyncio.timeout(0.2), other.lock("c1"):
                     pass

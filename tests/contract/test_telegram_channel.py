@@ -296,6 +296,42 @@ async def test_an_update_is_confirmed_only_after_it_was_accepted(
     await fake.await_for(lambda: not fake.pending_updates(), what="confirmed")
 
 
+async def test_a_batch_keeps_each_chats_order_and_is_confirmed_whole(
+    fake: FakeTelegram, tmp_path: Path, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Updates fetched together are handled chat by chat side by side: each
+    chat's in the order sent; one refused update gets the batch fetched again,
+    and what was accepted the first time is not accepted twice."""
+    chats = {BUYER: "T-20", BUYER + 1: "T-21"}
+    for chat, order_id in chats.items():
+        await place(runtime, order_id)
+        await runtime.store.bind("telegram", str(chat), order_id)
+    for n in range(1, 4):
+        for chat in chats:
+            fake.user_sends(chat, f"{chat} says {n}")
+    real_submit, refused = runtime.submit, []
+
+    async def refuse_once(inbound: Inbound) -> bool:
+        if inbound.payload.get("text") == f"{BUYER + 1} says 2" and not refused:
+            refused.append(inbound.source_id)
+            raise ConnectionError("store unavailable")
+        return await real_submit(inbound)
+
+    monkeypatch.setattr(runtime, "submit", refuse_once)
+    door = TelegramDoor(settings_for(fake, tmp_path), runtime, poll_timeout=1)
+    await door.start()
+    try:
+        found = await accepted(runtime, n=6, timeout=8)
+        await fake.await_for(lambda: not fake.pending_updates(), what="confirmed")
+    finally:
+        await door.stop()
+    assert refused, "the refusal happened"
+    assert len({i.source_id for i in found}) == len(found) == 6, "each accepted once"
+    for chat, order_id in chats.items():
+        texts = [i.payload["text"] for i in found if i.conversation_id == order_id]
+        assert texts == [f"{chat} says {n}" for n in range(1, 4)]
+
+
 # -- webhook ---------------------------------------------------------------------------------
 async def test_the_webhook_checks_the_secret_and_the_body(fake: FakeTelegram, tmp_path: Path, runtime: Runtime) -> None:
     hook = "http://127.0.0.1:1/telegram/webhook"
