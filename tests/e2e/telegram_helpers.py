@@ -15,8 +15,17 @@ TG_TOKEN = "4242:fake-telegram-token"
 SECRET = "webhook-secret_0123456789"
 
 
-def telegram_bot(tmp: Path, fake: FakeTelegram, *, webhook: bool = False, policy: str = SECONDS_POLICY) -> BotProcess:
-    bot = BotProcess(tmp, policy=policy, BUYERBOT_TELEGRAM_TOKEN=TG_TOKEN, BUYERBOT_TELEGRAM_API_URL=fake.base_url)
+def telegram_bot(
+    tmp: Path,
+    fake: FakeTelegram,
+    *,
+    webhook: bool = False,
+    policy: str = SECONDS_POLICY,
+    store_url: str | None = None,
+) -> BotProcess:
+    bot = BotProcess(
+        tmp, store_url, policy=policy, BUYERBOT_TELEGRAM_TOKEN=TG_TOKEN, BUYERBOT_TELEGRAM_API_URL=fake.base_url
+    )
     if webhook:
         bot.env.update(
             BUYERBOT_TELEGRAM_MODE="webhook",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from tests.e2e.process import BotProcess, placed_event, simple_event
 from tests.e2e.telegram_helpers import SECRET, labels, link_token, press, send_attempts, telegram_bot, texts
 from tests.fakes.telegram_api import FakeTelegram
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 ANN = 7001
@@ -132,10 +134,19 @@ def test_a_429_storm_loses_nothing_doubles_nothing_and_a_blocked_buyer_is_left_a
             bot.stop()
 
 
-def test_sigkill_in_the_middle_of_a_burst_sends_each_guide_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", ["sqlite", "redis"])
+def test_sigkill_in_the_middle_of_a_burst_sends_each_guide_exactly_once(tmp_path: Path, store: str) -> None:
+    """On both stores (on Redis, calls made at the same moment share round
+    trips): a burst of due guides cut by a SIGKILL, then every chat writing at
+    once; every guide and every answer arrives exactly once."""
     chats = list(range(9001, 9041))
-    with FakeTelegram("4242:fake-telegram-token", rate_limits=False) as fake:
-        bot = telegram_bot(tmp_path, fake, policy=GUIDE_ONLY)
+    with ExitStack() as stack:
+        fake = stack.enter_context(FakeTelegram("4242:fake-telegram-token", rate_limits=False))
+        store_url = None
+        if store == "redis":
+            (tmp_path / "redis").mkdir()
+            store_url = stack.enter_context(RedisServer(tmp_path / "redis")).url
+        bot = telegram_bot(tmp_path, fake, policy=GUIDE_ONLY, store_url=store_url)
         try:
             for chat in chats:
                 bot.post_event(placed_event(f"B-{chat}", telegram_chat_id=chat))
@@ -152,5 +163,12 @@ def test_sigkill_in_the_middle_of_a_burst_sends_each_guide_exactly_once(tmp_path
             fake.wait_for(lambda: all(texts(fake, c) for c in chats), 30, what="every chat got its guide")
             time.sleep(1.5)
             assert {chat: len(texts(fake, chat)) for chat in chats} == dict.fromkeys(chats, 1)
+            for chat in chats:  # all at once: fetched and handled in batches
+                fake.user_sends(chat, "thanks")
+            fake.wait_for(lambda: all(len(texts(fake, c)) >= 2 for c in chats), 30, what="every chat answered")
+            time.sleep(1.0)
+            for chat in chats:
+                guide, answer = texts(fake, chat)
+                assert "Step-by-step help" in guide and answer.startswith("You're welcome"), (chat, guide, answer)
         finally:
             bot.stop()
