@@ -45,6 +45,8 @@ from dialogs.ports import Loaded
 PENDING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 #: connections per store (process); more concurrent callers wait for one
 MAX_CONNECTIONS = 64
+#: longest wait for Redis to take or answer a round trip, seconds
+SOCKET_TIMEOUT = 30.0
 #: `commit_many` lets the loop run others after encoding this many changes
 ENCODE_SLICE = 16
 log = logging.getLogger(__name__)
@@ -85,7 +87,9 @@ class RedisStore:
         self.prefix = prefix
 
     @classmethod
-    async def open(cls, url: str, prefix: str | None = None, connect_timeout: float = 1.5) -> RedisStore:
+    async def open(
+        cls, url: str, prefix: str | None = None, connect_timeout: float = 1.5, socket_timeout: float = SOCKET_TIMEOUT
+    ) -> RedisStore:
         """Connects lazily; call `ping()` to fail fast. `?prefix=` in the URL sets the key prefix."""
         parts = urlsplit(url)
         query = parse_qsl(parts.query, keep_blank_values=True)
@@ -100,7 +104,7 @@ class RedisStore:
             timeout=30.0,
             decode_responses=True,
             socket_connect_timeout=connect_timeout,
-            socket_timeout=30.0,
+            socket_timeout=socket_timeout,
             # a commit must never be silently replayed; callers retry whole steps
             retry=Retry(NoBackoff(), 0),
         )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -522,3 +523,25 @@ async def test_redis_scripts_lost_by_the_server_are_sent_again(store: Store, red
         client.close()
     assert [e.text for _, e in await store.transcript("c1")] == ["hello", "again", "sent"]
     assert await store.get_outbox("m1") == message("m1", status=OutboxStatus.SENT, attempts=1)
+
+
+async def test_redis_that_stops_answering_fails_calls_after_the_timeout(redis_server: RedisServer) -> None:
+    """A Redis that hangs (SIGSTOP): calls fail after the store's timeout
+    instead of waiting forever, and work again once it answers."""
+    store = await RedisStore.open(f"{redis_server.url}?prefix=hang-test:", socket_timeout=0.5)
+    try:
+        await store.commit(commit("e1"))
+        assert redis_server.process is not None
+        redis_server.process.send_signal(signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            with pytest.raises((TimeoutError, redis.exceptions.TimeoutError)):
+                async with asyncio.timeout(5):  # a guard: without the store's own timeout, this fires
+                    await store.load_many([("c1", None)])
+            assert time.monotonic() - started < 3, "the store's own timeout (0.5 s) fired"
+        finally:
+            redis_server.process.send_signal(signal.SIGCONT)
+        conv, _ = await store.load("c1")
+        assert conv is not None and conv.id == "c1"
+    finally:
+        await store.close()
