@@ -186,16 +186,19 @@ class Stack:
         await self.store.close()
 
 
-async def start_stack(store_url: str, policy: Policy, forward: set[str] | None = None) -> Stack:
+async def start_stack(
+    store_url: str, policy: Policy, forward: set[str] | None = None, sender_rate: float | None = None
+) -> Stack:
     """What `start_services` does, with a recording channel (named telegram,
-    no rate limit) instead of the real doors. `forward`: only these
-    conversations' due timers go on to the runtime (None: all)."""
+    no rate limit, or `sender_rate` messages/s as Telegram's 30/s) instead of
+    the real doors. `forward`: only these conversations' due timers go on to
+    the runtime (None: all)."""
     clock = SystemClock()
     store = await open_store(store_url)
     await store.ping()
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     channel = RecordingChannel()
-    limits = {"telegram": ChannelLimits(rate=1e7, per_chat_rate=1e7, per_chat_burst=1e7)}
+    limits = {"telegram": ChannelLimits(rate=sender_rate or 1e7, per_chat_rate=1e7, per_chat_burst=1e7)}
     sender = RecordingSender(store, {"telegram": channel}, Renderer(ROOT / "templates"), limits, clock)
     sender.enqueued_at = {}
     sender.on_unreachable = runtime.mark_unreachable

@@ -12,6 +12,7 @@ For each: missed, due -> fired, due -> handed to the sender, and how late a
 5 ms ticker on the serving loop woke up (the longest event-loop stall).
 
     python -m bench.scheduler_burst [--n 10000] [--only baseline,sqlalchemy,redisjobstore,ours-sqlite,ours-redis]
+                                    [--sender-rate 30]   # our sender paced like Telegram (default: unpaced)
 """
 
 from __future__ import annotations
@@ -208,7 +209,7 @@ async def _calibrate(store_url: str, n: int) -> float:
     return (time.perf_counter() - began) / len(ids)
 
 
-async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int) -> Result:
+async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int, sender_rate: float | None = None) -> Result:
     policy = bench_policy()
     per_conversation = await _calibrate(calibrate_url, n)
     began = time.perf_counter()
@@ -217,7 +218,7 @@ async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int) -> R
     ids = [f"ord-{i:06d}" for i in range(n)]
     await seed_orders(store_url, policy, ids, [due] * n)
     seeded = time.perf_counter() - began
-    stack = await start_stack(store_url, policy)
+    stack = await start_stack(store_url, policy, sender_rate=sender_rate)
     missed = 0
 
     def on_missed(event: JobExecutionEvent) -> None:
@@ -342,7 +343,7 @@ def report(results: Sequence[Result]) -> str:
     return "\n".join(out)
 
 
-async def run(n: int = N, only: set[str] | None = None) -> tuple[str, list[Result]]:
+async def run(n: int = N, only: set[str] | None = None, sender_rate: float | None = None) -> tuple[str, list[Result]]:
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # 10,000 "missed" warnings otherwise
     only = only or {"baseline", "sqlalchemy", "redisjobstore", "ours-sqlite", "ours-redis"}
     tmp = Path(tempfile.mkdtemp(prefix="buyerbot-bench-"))
@@ -357,12 +358,17 @@ async def run(n: int = N, only: set[str] | None = None) -> tuple[str, list[Resul
                     f"sqlite:///{tmp / 'ours.db'}",
                     f"sqlite:///{tmp / 'cal.db'}",
                     n,
+                    sender_rate,
                 )
             )
         if "ours-redis" in only:
             results.append(
                 await ours_burst(
-                    "ours: FollowUpScheduler + RedisStore", f"{server.url}?prefix=bb:", f"{server.url}?prefix=cal:", n
+                    "ours: FollowUpScheduler + RedisStore",
+                    f"{server.url}?prefix=bb:",
+                    f"{server.url}?prefix=cal:",
+                    n,
+                    sender_rate,
                 )
             )
     finally:
@@ -375,9 +381,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=N)
     parser.add_argument("--only", default="", help="comma-separated subset of the setups")
+    parser.add_argument(
+        "--sender-rate", type=float, default=None, help="our sender's limit, messages/s (default: none; Telegram: 30)"
+    )
     args = parser.parse_args(argv)
     only = {s.strip() for s in args.only.split(",") if s.strip()} or None
-    text, _ = asyncio.run(run(args.n, only))
+    text, _ = asyncio.run(run(args.n, only, args.sender_rate))
     print(text)
 
 
