@@ -111,11 +111,34 @@ class RedisStore:
         return cls(aioredis.Redis.from_pool(pool), url, prefix, timeout=connect_timeout)
 
     async def ping(self) -> None:
+        """Raise if Redis is unreachable; then bring data of older versions up to date."""
         try:
             async with asyncio.timeout(self._timeout):
                 await self._r.ping()
         except (RedisError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"Redis at {_redact(self.url)} is unreachable: {exc!r}") from exc
+        await self._upgrade_outbox()
+
+    async def _upgrade_outbox(self) -> None:
+        """Before the delivery fields had their own hash (`bb:os`) they lived
+        in the message body; a pending message without its entry could not be
+        claimed, so it gets one (taken from the body) at start-up."""
+        k = self._k
+        pending = await self._r.zrange(k.outbox_pending, 0, -1)
+        if not pending:
+            return
+        states = await self._r.hmget(k.outbox_state, pending)
+        missing = [message_id for message_id, state in zip(pending, states, strict=True) if state is None]
+        if not missing:
+            return
+        bodies = await self._r.hmget(k.outbox, missing)
+        async with self._r.pipeline(transaction=False) as pipe:
+            for message_id, body in zip(missing, bodies, strict=True):
+                if body is not None:
+                    message = codec.decode_outbox(body.partition("|")[2])
+                    pipe.hsetnx(k.outbox_state, message_id, codec.encode_delivery(message))
+            await pipe.execute()
+        log.info("outbox: %d pending message(s) of an older version brought up to date", len(missing))
 
     async def close(self) -> None:
         if not self._closed:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.storage import open_store
+from bot.storage import codec, open_store
 from bot.storage.redis import RedisStore
 from dialogs.model import (
     Commit,
@@ -545,3 +545,26 @@ async def test_redis_that_stops_answering_fails_calls_after_the_timeout(redis_se
         assert conv is not None and conv.id == "c1"
     finally:
         await store.close()
+
+
+@only_redis
+async def test_redis_pending_messages_of_the_previous_layout_are_still_delivered(
+    store: Store, redis_server: RedisServer
+) -> None:
+    """Messages written before the delivery fields had their own hash: after
+    start-up (`ping`) they are claimed and read as before."""
+    assert isinstance(store, RedisStore)
+    await store.commit(commit("e1", outbox=[message("m1"), message("m2")]))
+    await store.update_outbox(message("m2", status=OutboxStatus.SENT, attempts=1, channel_message_id="tg-2"))
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    try:  # the old layout: the delivery fields only in the body
+        old_m2 = message("m2", status=OutboxStatus.SENT, attempts=1, channel_message_id="tg-2")
+        client.hset(f"{store.prefix}ob", "m2", f"2|{codec.encode_outbox(old_m2)}")
+        client.hdel(f"{store.prefix}os", "m1", "m2")
+    finally:
+        client.close()
+    assert await store.get_outbox("m2") == old_m2, "read from the body"
+    await store.ping()
+    claimed = await store.claim_outbox("m1")
+    assert claimed == message("m1", status=OutboxStatus.SENDING, attempts=1)
+    assert await store.claim_outbox("m2") is None, "a sent message stays sent"
