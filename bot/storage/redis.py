@@ -207,8 +207,9 @@ class RedisStore:
             taken: dict[str, Loaded] = {}
             try:
                 if free:
+                    free_ids = set(free)
                     tried = [
-                        (cid, name, self._k.lock(cid), secrets.token_hex(8)) for cid, name in wanted if cid in free
+                        (cid, name, self._k.lock(cid), secrets.token_hex(8)) for cid, name in wanted if cid in free_ids
                     ]
                     commands: list[tuple[Any, ...]] = []
                     for cid, name, key, token in tried:
