@@ -63,16 +63,12 @@ class ConversationStore(Protocol):
         """`commit` for each change (of different conversations), all of them
         in one transaction: all are written or none."""
 
-    def lock_many(self, conversation_ids: Sequence[str]) -> AbstractAsyncContextManager[list[str]]:
-        """Takes the locks of those `conversation_ids` that are free right now,
-        without waiting for the others (so holders of several never deadlock);
-        yields the ids taken, held until exit."""
-
     def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AbstractAsyncContextManager[dict[str, Loaded]]:
-        """`lock_many` and `load_many` in one step (one round trip on Redis):
-        takes the locks of those wanted conversations that are free right now
-        and yields {conversation id: what `load_many` gives} for the ones taken,
-        held until exit."""
+        """Takes the locks of those wanted conversations that are free right
+        now, without waiting for the others (so holders of several never
+        deadlock), and loads them in the same step (one round trip on Redis):
+        yields {conversation id: what `load_many` gives} for the ones taken, in
+        the order wanted, held until exit."""
 
     async def conversations(self) -> list[Conversation]: ...
 

@@ -100,8 +100,9 @@ class TelegramIntake:
             for update in batch:
                 await self.handle(update)
 
-        if len(by_chat) == 1:
-            await one_chat(updates if isinstance(updates, list) else list(updates))
+        if len(by_chat) == 1:  # the usual case: no task to spawn
+            (batch,) = by_chat.values()
+            await one_chat(batch)
             return
         results = await asyncio.gather(*(one_chat(batch) for batch in by_chat.values()), return_exceptions=True)
         for result in results:

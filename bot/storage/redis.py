@@ -288,7 +288,7 @@ class RedisStore:
         for entry in change.transcript:
             args += [key(k.transcript(entry.conversation_id)), codec.encode_entry(entry)]
         args += [codec.dumps(task) for task in change.tasks]
-        # plain EVAL: EVALSHA would need a SCRIPT LOAD after every Redis restart
+        # the coalescer sends it as EVALSHA (the text again after a NOSCRIPT)
         return ("EVAL", COMMIT, len(keys), *keys, *args)
 
     @asynccontextmanager
@@ -304,23 +304,6 @@ class RedisStore:
                 yield
             finally:
                 await self._release_held([conversation_id])
-
-    @asynccontextmanager
-    async def lock_many(self, conversation_ids: Sequence[str]) -> AsyncIterator[list[str]]:
-        async with self._local.hold_free(conversation_ids) as free:
-            taken: list[str] = []
-            try:
-                if free:
-                    tried = [(cid, self._k.lock(cid), secrets.token_hex(8)) for cid in free]
-                    commands = [("SET", key, token, "NX", "PX", self._lock_ttl_ms) for _, key, token in tried]
-                    got = await self._co.call_many(commands)
-                    for (cid, key, token), ok in zip(tried, got, strict=True):
-                        if ok:
-                            self._held[cid] = (key, token, asyncio.current_task())
-                            taken.append(cid)
-                yield taken
-            finally:
-                await self._release_held(taken)
 
     async def _release_held(self, conversation_ids: Sequence[str]) -> None:
         """Release those of these shared locks a commit has not released yet."""

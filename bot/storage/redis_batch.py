@@ -62,9 +62,6 @@ class Coalescer:
         #: groups that must run in MULTI/EXEC (several groups may share one)
         self._transactions: list[Queued] = []
         self._flushing: set[asyncio.Task[None]] = set()
-        #: round trips made and commands sent (for the benchmarks' notes)
-        self.round_trips = 0
-        self.commands = 0
 
     async def call(self, *command: Any) -> Any:
         """One command, e.g. `call("GET", key)`; its reply as redis-py parses it."""
@@ -148,8 +145,6 @@ class Coalescer:
             for command in commands:
                 pipe.execute_command(*command)
             replies: list[Any] = await pipe.execute(raise_on_error=False)
-        self.round_trips += 1
-        self.commands += len(commands)
         return replies
 
     async def close(self) -> None:

@@ -312,11 +312,6 @@ class SqliteStore:
             yield
 
     @asynccontextmanager
-    async def lock_many(self, conversation_ids: Sequence[str]) -> AsyncIterator[list[str]]:
-        async with self._locks.hold_free(conversation_ids) as taken:
-            yield taken
-
-    @asynccontextmanager
     async def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AsyncIterator[dict[str, Loaded]]:
         async with self._locks.hold_free([cid for cid, _ in wanted]) as taken:
             held = set(taken)

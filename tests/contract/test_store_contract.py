@@ -392,16 +392,16 @@ async def test_commit_can_bind_and_store_a_link_token_in_its_transaction(store: 
     assert await store.bound("telegram", "424242") == ["c1", "c0"], "no binding unless asked"
 
 
-async def test_lock_many_takes_only_free_locks_and_releases_them(store: Store) -> None:
+async def test_load_locked_takes_only_free_locks_and_releases_them(store: Store) -> None:
     async with _held_by_another_task(store, "c2"):
-        async with store.lock_many(["c1", "c2", "c3"]) as taken:
-            assert taken == ["c1", "c3"]
+        async with store.load_locked([("c1", None), ("c2", None), ("c3", None)]) as taken:
+            assert list(taken) == ["c1", "c3"]
             waiting = asyncio.create_task(_take(store, "c1"))
             await asyncio.sleep(0.05)
-            assert not waiting.done(), "a lock taken by lock_many excludes others"
+            assert not waiting.done(), "a lock taken by load_locked excludes others"
         await asyncio.wait_for(waiting, 5)
-    async with store.lock_many(["c1", "c2"]) as taken:
-        assert taken == ["c1", "c2"]
+    async with store.load_locked([("c1", None), ("c2", None)]) as taken:
+        assert list(taken) == ["c1", "c2"]
 
 
 async def _take(store: Store, conversation_id: str) -> None:
