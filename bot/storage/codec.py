@@ -87,27 +87,38 @@ def decode_outbox(text: str) -> OutboxMessage:
 OUTBOX_MUTABLE = ("status", "attempts", "channel_message_id", "error", "not_before", "channel", "address")
 
 
+def _delivery(message: OutboxMessage) -> dict[str, Any]:
+    """The delivery fields (OUTBOX_MUTABLE) as `OutboxMessage.to_dict` gives them."""
+    fields = {name: getattr(message, name) for name in OUTBOX_MUTABLE}
+    fields["status"], fields["not_before"] = str(message.status), iso(message.not_before)
+    return fields
+
+
+def delivery_patch(message: OutboxMessage) -> str:
+    """A JSON merge patch that sets the delivery fields in a stored
+    `encode_outbox` JSON: a field at its default is removed (null), as
+    `encode_outbox` leaves it out."""
+    fields = _delivery(message)
+    kept = _strip(fields, OutboxMessage)
+    return dumps({name: kept.get(name) for name in fields})
+
+
 def encode_delivery(message: OutboxMessage) -> str:
     """The delivery fields on their own: "status|attempts|json of the rest"
     (a Redis script reads and bumps the first two without parsing JSON)."""
-    rest = {
-        "channel_message_id": message.channel_message_id,
-        "error": message.error,
-        "not_before": iso(message.not_before),
-        "channel": message.channel,
-        "address": message.address,
-    }
-    return f"{message.status}|{message.attempts}|{dumps({k: v for k, v in rest.items() if v is not None})}"
+    rest = _delivery(message)
+    status, attempts = rest.pop("status"), rest.pop("attempts")
+    return f"{status}|{attempts}|{dumps({k: v for k, v in rest.items() if v is not None})}"
 
 
 def apply_delivery(message: OutboxMessage, state: str) -> OutboxMessage:
     """`message` (as added) with the delivery fields of `state` (`encode_delivery`)."""
     status, attempts, rest = state.split("|", 2)
     data = json.loads(rest)
+    for name in OUTBOX_MUTABLE:
+        setattr(message, name, data.get(name))
     message.status, message.attempts = OutboxStatus(status), int(attempts)
-    message.channel_message_id, message.error = data.get("channel_message_id"), data.get("error")
-    message.not_before = parse_time(data.get("not_before"))
-    message.channel, message.address = data.get("channel"), data.get("address")
+    message.not_before = parse_time(message.not_before)
     return message
 
 

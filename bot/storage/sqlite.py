@@ -4,7 +4,6 @@ worker thread so the event loop never waits on the disk."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -33,9 +32,6 @@ T = TypeVar("T")
 #: more conversations than this in one call go to the worker thread
 BATCH_INLINE = 4
 PENDING = (str(OutboxStatus.PENDING), str(OutboxStatus.SENDING))
-#: the delivery fields `update_outbox` may change, with the defaults that
-#: `codec.encode_outbox` leaves out of the stored JSON
-DELIVERY_DEFAULTS = {f.name: f.default for f in dataclasses.fields(OutboxMessage) if f.name in codec.OUTBOX_MUTABLE}
 #: a claim in one statement: SENDING with one more attempt, unless it is done
 CLAIM = (
     "UPDATE outbox SET status = ?, data = json_set(data, '$.status', ?, "
@@ -341,13 +337,7 @@ class SqliteStore:
         """Sets the delivery fields (`codec.OUTBOX_MUTABLE`) in the stored JSON
         as replacing them and `codec.encode_outbox` would, without decoding
         and re-encoding the whole message."""
-        data = message.to_dict()
-        patch = {}
-        for name, default in DELIVERY_DEFAULTS.items():
-            value = data[name]
-            # as codec's encoding: a default value is left out (removed here)
-            patch[name] = None if value == default and isinstance(value, bool) == isinstance(default, bool) else value
-        args = (data["status"], message.channel_message_id, codec.dumps(patch), message.id)
+        args = (str(message.status), message.channel_message_id, codec.delivery_patch(message), message.id)
 
         def write(db: sqlite3.Connection) -> None:
             if db.execute(DELIVER, args).rowcount != 1:
