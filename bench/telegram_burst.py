@@ -24,6 +24,7 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
+from bench.common import table
 from bench.telegram_common import (
     CpuTimes,
     fake_telegram,
@@ -33,7 +34,6 @@ from bench.telegram_common import (
     policy_text,
     redis_server,
     sent_since,
-    table,
     wait_follow_ups,
 )
 

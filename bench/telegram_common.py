@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from typing import Any
 
 import httpx
 
+from bench.common import machine as base_machine
+from bench.common import pct
 from tests.e2e.process import TOKEN as API_TOKEN
 from tests.e2e.process import BotProcess, placed_event
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
@@ -59,31 +60,13 @@ end = "00:00"
 
 
 # -- numbers ----------------------------------------------------------------
-def pct(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); nan for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
-    return ordered[rank]
-
-
 def median(values: Sequence[float]) -> float:
     return pct(values, 50) if len(values) % 2 else (sorted(values)[len(values) // 2 - 1] + pct(values, 50)) / 2
 
 
-def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 def machine() -> str:
     load = os.getloadavg()
-    return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)"
-    )
+    return f"{base_machine()}, load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)"
 
 
 @dataclass

@@ -19,16 +19,15 @@ import collections
 import time
 from contextlib import ExitStack
 
+from bench.common import pct, table
 from bench.telegram_common import (
     THANKS,
     CpuTimes,
     Target,
     machine,
-    pct,
     sent_count,
     sent_since,
     start_targets,
-    table,
     wait_sent,
 )
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
+from bench.common import table
 from bench.telegram_common import (
     THANKS,
     CpuTimes,
@@ -33,7 +34,6 @@ from bench.telegram_common import (
     sent_count,
     sent_since,
     start_targets,
-    table,
     wait_sent,
 )
 from tests.fakes.telegram_api import FakeTelegram
