@@ -4,7 +4,7 @@ and profiles only the burst window (cProfile of the loop thread), or waits
 for an external sampler (`--wait-for-spy`: prints the pid, e.g. for
 `py-spy record --pid PID --duration 10`).
 
-    python -m bench.profile_burst [--n 10000] [--store sqlite|redis] [--no-sender] [--cprofile FILE]
+    python -m bench.profile_burst [--n 10000] [--lead S] [--store sqlite|redis] [--no-sender] [--cprofile FILE]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from bench.common import (
     wait_until,
     whole_second_after,
 )
+from bot.runtime import PREPARE_AHEAD
 
 
 def thread_cpu() -> dict[str, float]:
@@ -51,11 +52,31 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+async def redis_cpu(store_url: str) -> float | None:
+    """CPU seconds the redis-server has used (user + system), None for SQLite."""
+    if not store_url.startswith("redis"):
+        return None
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(store_url.split("?")[0])
+    try:
+        info = await client.info("cpu")
+        stats = await client.info("commandstats")
+        top = sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:6]
+        busiest = ", ".join(f"{k} {v['calls']}x{v['usec_per_call']:.1f}" for k, v in top)
+        print(f"redis commandstats (calls x usec each, so far): {busiest}")
+    finally:
+        await client.aclose()
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 async def burst(store_url: str, n: int, *, sender: bool, profile: str | None, lead: float) -> None:
     policy = bench_policy()
     ids = [f"ord-{i:06d}" for i in range(n)]
     began = time.perf_counter()
-    due = whole_second_after(3600)
+    # due after seeding (~0.5 ms each, x2) and `lead` seconds more: long enough
+    # for the follow-ups to be prepared ahead, as in production
+    due = whole_second_after(n * 0.001 + lead)
     await seed_orders(store_url, policy, ids, [due] * n)
     seeded = time.perf_counter() - began
     stack = await start_stack(store_url, policy)
@@ -67,11 +88,6 @@ async def burst(store_url: str, n: int, *, sender: bool, profile: str | None, le
                 stack.sender.enqueued_at.setdefault(message.conversation_id, now)
 
         stack.sender.enqueue = no_send  # type: ignore[method-assign]
-    # the jobs were rebuilt for an hour ahead: move them all to the same second
-    due = whole_second_after(lead)
-    for job in stack.scheduler.scheduler.get_jobs():
-        job.modify(next_run_time=due)
-    stack.scheduler.scheduler.wakeup()
     print(
         f"seeded {n:,} in {seeded:.1f} s; pid {os.getpid()}; due in {due.timestamp() - time.time():.1f} s", flush=True
     )
@@ -81,6 +97,7 @@ async def burst(store_url: str, n: int, *, sender: bool, profile: str | None, le
     await wait_until(due_ts - 0.5)
     monitor.reset()
     cpu_before = thread_cpu()
+    redis_before = await redis_cpu(store_url)
     prof = cProfile.Profile() if profile else None
     if prof is not None:
         prof.enable()
@@ -93,6 +110,9 @@ async def burst(store_url: str, n: int, *, sender: bool, profile: str | None, le
         prof.disable()
     await monitor.stop()
     cpu_after = thread_cpu()
+    redis_after = await redis_cpu(store_url)
+    if redis_after is not None and redis_before is not None:
+        print(f"redis-server CPU s in the window: {redis_after - redis_before:.2f}")
     print(
         "CPU s per thread in the window: "
         + ", ".join(
@@ -140,7 +160,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--no-sender", action="store_true", help="enqueue only notes the time")
     parser.add_argument("--cprofile", default=None, help="write the burst window's cProfile stats here")
     parser.add_argument("--switch", type=float, default=None, help="sys.setswitchinterval for the run")
-    parser.add_argument("--lead", type=float, default=3.0, help="seconds from start-up to the due time")
+    parser.add_argument(
+        "--lead",
+        type=float,
+        default=PREPARE_AHEAD.total_seconds() + 3,
+        help="seconds from seeding to the due time (at least the preparation ahead)",
+    )
     args = parser.parse_args(argv)
     if args.switch is not None:
         sys.setswitchinterval(args.switch)

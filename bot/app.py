@@ -106,6 +106,7 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     runtime.sender = sender
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
     runtime.timer_sink = scheduler.apply
+    runtime.upcoming = scheduler.upcoming
     services = Services(settings, policy, store, runtime, sender, scheduler, channels, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     await runtime.start()
@@ -160,6 +161,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         return {
             "ok": services is not None,
             "pending_follow_ups": services.scheduler.pending() if services else 0,
+            "prepared_follow_ups": services.runtime.prepared() if services else 0,
         }
 
     return app

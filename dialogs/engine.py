@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 DECIDE_SLICE = 8
 
 
-def _wanted(inbound: Inbound) -> tuple[str, str | None]:
+def load_wanted(inbound: Inbound) -> tuple[str, str | None]:
     """What `load_many` must read for `inbound`: the timer that fired, if one did."""
     name = inbound.payload["timer"] if inbound.trigger == "follow_up_due" else None
     return inbound.conversation_id, name
@@ -54,13 +54,13 @@ class DialogEngine:
 
     async def handle(self, store: Store, inbound: Inbound) -> Commit | None:
         """Process one accepted Inbound under its conversation's lock."""
-        async with store.load_locked([_wanted(inbound)]) as taken:
+        async with store.load_locked([load_wanted(inbound)]) as taken:
             if taken:  # the lock was free: taken and loaded at once
                 change = self._decide_loaded(inbound, taken[inbound.conversation_id])
                 await store.commit(change)
                 return change
         async with store.lock(inbound.conversation_id):  # wait for the holder
-            (loaded,) = await store.load_many([_wanted(inbound)])
+            (loaded,) = await store.load_many([load_wanted(inbound)])
             change = self._decide_loaded(inbound, loaded)
             await store.commit(change)
             return change
@@ -75,7 +75,7 @@ class DialogEngine:
         if len(set(ids)) != len(ids):
             raise ValueError("handle_many takes one inbound per conversation")
         results: dict[int, Commit | Exception] = {}
-        async with store.load_locked([_wanted(inbound) for inbound in inbounds]) as taken:
+        async with store.load_locked([load_wanted(inbound) for inbound in inbounds]) as taken:
             batch = [(n, inbound) for n, inbound in enumerate(inbounds) if inbound.conversation_id in taken]
             if batch:
                 changes: list[Commit] = []
@@ -101,13 +101,26 @@ class DialogEngine:
                     results[n] = exc
         return [results[n] for n in range(len(inbounds))]
 
-    def _decide_loaded(self, inbound: Inbound, loaded: Loaded) -> Commit:
+    def prepare(self, inbound: Inbound, loaded: Loaded) -> Commit | None:
+        """A due follow-up's turn decided ahead of time, as of its due instant,
+        from `loaded` (read without the lock): what `handle` will commit at
+        that instant if the conversation is still as loaded (the store checks
+        that when it writes it, `Store.commit_prepared`). None when there is
+        nothing to prepare (not a follow-up, no conversation, a stale timer)."""
+        conversation, _, timer = loaded
+        if inbound.trigger != "follow_up_due" or conversation is None or timer is None:
+            return None
+        if timer.due_at.isoformat() != inbound.payload["due_at"]:
+            return None
+        return self._decide_loaded(inbound, loaded, now=timer.due_at)
+
+    def _decide_loaded(self, inbound: Inbound, loaded: Loaded, now: datetime | None = None) -> Commit:
         conversation, order, timer = loaded
         timer_current = True
         if inbound.trigger == "follow_up_due":
             timer_current = timer is not None and timer.due_at.isoformat() == inbound.payload["due_at"]
         was_placed = order is not None and order.placed_at is not None
-        change = self.decide(conversation, order, inbound, timer_current=timer_current)
+        change = self.decide(conversation, order, inbound, timer_current=timer_current, now=now)
         # folded into the commit's transaction: the binding (most recent first)
         # and, when this turn placed the order, its link token (kept if it has one)
         conv = change.conversation
@@ -123,8 +136,10 @@ class DialogEngine:
         inbound: Inbound,
         *,
         timer_current: bool = True,
+        now: datetime | None = None,
     ) -> Commit:
-        now = self.clock.now()
+        """`now`: the instant to decide as of (default: the clock's now)."""
+        now = self.clock.now() if now is None else now
         if order is None and inbound.trigger == "order_event":
             order = new_order(inbound.payload["order_id"])
         if conversation is None:

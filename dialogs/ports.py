@@ -72,6 +72,21 @@ class ConversationStore(Protocol):
 
     async def conversations(self) -> list[Conversation]: ...
 
+    async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
+        """`load_many` without any lock, each with an opaque version of what
+        was read (for `prepare_commit`)."""
+
+    def prepare_commit(self, change: Commit, version: object) -> object:
+        """Encode `change` now, to be written later by `commit_prepared` only
+        if its conversation (and order) is still the `version` it was decided
+        from. No I/O; the result is opaque."""
+
+    async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
+        """Write the prepared commits (of different conversations) whose
+        conversation is unchanged since its version was read and not locked
+        right now, in one transaction, as `commit_many` would; the others are
+        not written at all. Per prepared commit: True when written."""
+
 
 class Outbox(Protocol):
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxMessage]:

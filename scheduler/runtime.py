@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import queue
 import threading
@@ -70,6 +71,8 @@ class FollowUpScheduler:
         self._timers: dict[str, tuple[int, Timer]] = {}
         self._slots: dict[int, dict[str, Timer]] = {}
         self._index_lock = threading.Lock()
+        #: slots in due order, for `upcoming` (popped there; a slot may appear twice)
+        self._ahead: list[int] = []
         #: fired on APScheduler's thread, waiting for the loop (see `_fire`)
         self._due: deque[Timer] = deque()
         self._wake_lock = threading.Lock()
@@ -140,6 +143,10 @@ class FollowUpScheduler:
             if slot not in self._slots:
                 with contextlib.suppress(JobLookupError):
                     self.scheduler.remove_job(f"slot:{slot}")
+        if added:
+            with self._index_lock:
+                for slot in added:
+                    heapq.heappush(self._ahead, slot)
         for slot in added:
             if slot in self._slots:
                 self.scheduler.add_job(
@@ -199,6 +206,20 @@ class FollowUpScheduler:
                     return
                 self._wake_pending = True
             self.loop.call_soon(self._hand_over)
+
+    def upcoming(self, until: datetime) -> list[Timer]:
+        """The pending follow-ups due by `until` that no earlier call returned,
+        soonest first (callers prepare them ahead: `Runtime.prepare_ahead`).
+        They still fire as usual; one added to a slot already returned is not
+        returned."""
+        last = slot_of(until)
+        found: list[Timer] = []
+        with self._index_lock:
+            while self._ahead and self._ahead[0] <= last:
+                timers = self._slots.get(heapq.heappop(self._ahead))
+                if timers:
+                    found.extend(timers.values())
+        return found
 
     def pending(self) -> int:
         """Follow-ups waiting to come due (no lock: a dict's length)."""

@@ -10,6 +10,8 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -20,11 +22,12 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.storage import codec
 from bot.storage.locks import LocalLocks
-from bot.storage.redis_batch import Coalescer
+from bot.storage.redis_batch import Coalescer, pack_in_c
 from bot.storage.redis_keys import (
     ACCEPT,
     CLAIM_OUTBOX,
     COMMIT,
+    COMMIT_MANY_IF,
     FINISH_OUTBOX,
     RELEASE,
     SEP,
@@ -49,6 +52,8 @@ MAX_CONNECTIONS = 64
 SOCKET_TIMEOUT = 30.0
 #: `commit_many` lets the loop run others after encoding this many changes
 ENCODE_SLICE = 16
+#: prepared commits per COMMIT_MANY_IF call
+PREPARED_PER_CALL = 16
 log = logging.getLogger(__name__)
 
 
@@ -63,6 +68,15 @@ def _redact(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A commit encoded ahead (`RedisStore.prepare_commit`)."""
+
+    conversation_id: str
+    #: its part of COMMIT_MANY_IF's arguments (ending with the version)
+    args: tuple[Any, ...]
 
 
 class RedisStore:
@@ -108,6 +122,7 @@ class RedisStore:
             # a commit must never be silently replayed; callers retry whole steps
             retry=Retry(NoBackoff(), 0),
         )
+        pack_in_c(pool)
         return cls(aioredis.Redis.from_pool(pool), url, prefix, timeout=connect_timeout)
 
     async def ping(self) -> None:
@@ -197,6 +212,39 @@ class RedisStore:
         wanted = list(wanted)
         return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
 
+    async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
+        """The version is the conversation's value as stored (with its order)."""
+        wanted = list(wanted)
+        replies = await self._co.call_many(self._load_commands(wanted))
+        versions = []
+        at = 0
+        for _, name in wanted:
+            versions.append(replies[at])
+            at += 1 if name is None else 2
+        return list(zip(self._loaded(wanted, replies), versions, strict=True))
+
+    def prepare_commit(self, change: Commit, version: object) -> object:
+        if not isinstance(version, str):
+            raise TypeError("a prepared commit needs the conversation as it was read")
+        keys, args = self._commit_args(change, release=False)
+        return _Prepared(change.conversation.id, (len(keys), len(args), *keys, *args, version))
+
+    async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
+        """COMMIT_MANY_IF calls of up to PREPARED_PER_CALL commits each: every
+        commit behind a check that its conversation's lock is free and its
+        value is the version. A script runs alone, so nothing changes between
+        a check and its writes; the calls go in one MULTI/EXEC, all or none."""
+        items = [p for p in prepared if isinstance(p, _Prepared)]
+        if len(items) != len(prepared):
+            raise TypeError("commit_prepared takes what this store's prepare_commit made")
+        if len({p.conversation_id for p in items}) != len(items):
+            raise ValueError("commit_prepared takes one commit per conversation")
+        calls = [
+            ("EVAL", COMMIT_MANY_IF, 0, *chain.from_iterable(p.args for p in items[at : at + PREPARED_PER_CALL]))
+            for at in range(0, len(items), PREPARED_PER_CALL)
+        ]
+        return [reply == 0 for replies in await self._co.transact(calls) for reply in replies]
+
     @asynccontextmanager
     async def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AsyncIterator[dict[str, Loaded]]:
         """Each lock's SET NX and its conversation's reads go in one pipeline:
@@ -252,9 +300,16 @@ class RedisStore:
     def _commit_command(self, change: Commit, release: bool) -> tuple[Any, ...]:
         """The COMMIT script call writing `change` (see `redis_keys.COMMIT`);
         `release`: it also releases the conversation's lock that we hold."""
+        keys, args = self._commit_args(change, release)
+        # the coalescer sends it as EVALSHA (the text again after a NOSCRIPT)
+        return ("EVAL", COMMIT, len(keys), *keys, *args)
+
+    def _commit_args(self, change: Commit, release: bool) -> tuple[list[str], list[Any]]:
+        """COMMIT's keys and arguments for `change`. Without `release` the
+        lock key is still named: COMMIT_MANY_IF checks it is free."""
         k, conv = self._k, change.conversation
         binding = k.bindings(conv.channel, conv.address) if change.bind and conv.channel and conv.address else None
-        lock_key, lock_token = self._held[conv.id][:2] if release else (None, "")
+        lock_key, lock_token = self._held[conv.id][:2] if release else (k.lock(conv.id), "")
         keys = [
             k.conversation(conv.id), k.extra(conv.id), k.conversations, k.timers, k.inbox_queue, k.inbox_data,
             k.tasks, k.outbox, k.outbox_seq, k.outbox_pending, k.outbox_channel_id, k.outbox_state,
@@ -288,8 +343,7 @@ class RedisStore:
         for entry in change.transcript:
             args += [key(k.transcript(entry.conversation_id)), codec.encode_entry(entry)]
         args += [codec.dumps(task) for task in change.tasks]
-        # the coalescer sends it as EVALSHA (the text again after a NOSCRIPT)
-        return ("EVAL", COMMIT, len(keys), *keys, *args)
+        return keys, args
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:

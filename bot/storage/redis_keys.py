@@ -29,64 +29,93 @@ return 1
 #: entries, tasks; then: names; (key index, member, field, due) each;
 #: (list key index, id, json, pending 0/1, channel id, delivery state) each;
 #: (key index, entry) each; task json each.
-COMMIT = r"""
-local a = ARGV
+COMMIT_BODY = r"""
 local conv = a[2] .. '\n'
 if a[4] == '1' then
   conv = conv .. a[3]
 else
-  local old = redis.call('GET', KEYS[1])
+  local old = redis.call('GET', K[1])
   if old then
     local at = string.find(old, '\n', 1, true)
     if at then conv = conv .. string.sub(old, at + 1) end
   end
 end
-redis.call('SET', KEYS[1], conv)
-redis.call('SADD', KEYS[3], a[1])
+redis.call('SET', K[1], conv)
+redis.call('SADD', K[3], a[1])
 local i = 16
 for _ = 1, tonumber(a[11]) do
-  redis.call('HDEL', KEYS[2], 't:' .. a[i])
-  redis.call('ZREM', KEYS[4], a[1] .. '\31' .. a[i])
+  redis.call('HDEL', K[2], 't:' .. a[i])
+  redis.call('ZREM', K[4], a[1] .. '\31' .. a[i])
   i = i + 1
 end
-redis.call('HSET', KEYS[2], 's:' .. a[5], '')
+redis.call('HSET', K[2], 's:' .. a[5], '')
 for _ = 1, tonumber(a[12]) do
-  redis.call('HSET', KEYS[tonumber(a[i])], a[i + 2], a[i + 3])
-  redis.call('ZADD', KEYS[4], a[i + 3], a[i + 1])
+  redis.call('HSET', K[tonumber(a[i])], a[i + 2], a[i + 3])
+  redis.call('ZADD', K[4], a[i + 3], a[i + 1])
   i = i + 4
 end
 for _ = 1, tonumber(a[13]) do
   local id = a[i + 1]
-  if redis.call('HEXISTS', KEYS[8], id) == 0 then
-    local seq = redis.call('INCR', KEYS[9])
-    redis.call('HSET', KEYS[8], id, seq .. '|' .. a[i + 2])
-    if a[i + 3] == '1' then redis.call('ZADD', KEYS[10], seq, id) end
-    if a[i + 4] ~= '' then redis.call('HSET', KEYS[11], a[i + 4], id) end
-    redis.call('HSET', KEYS[12], id, a[i + 5])
-    redis.call('RPUSH', KEYS[tonumber(a[i])], id)
+  if redis.call('HEXISTS', K[8], id) == 0 then
+    local seq = redis.call('INCR', K[9])
+    redis.call('HSET', K[8], id, seq .. '|' .. a[i + 2])
+    if a[i + 3] == '1' then redis.call('ZADD', K[10], seq, id) end
+    if a[i + 4] ~= '' then redis.call('HSET', K[11], a[i + 4], id) end
+    redis.call('HSET', K[12], id, a[i + 5])
+    redis.call('RPUSH', K[tonumber(a[i])], id)
   end
   i = i + 6
 end
 for _ = 1, tonumber(a[14]) do
-  redis.call('RPUSH', KEYS[tonumber(a[i])], a[i + 1])
+  redis.call('RPUSH', K[tonumber(a[i])], a[i + 1])
   i = i + 2
 end
 for _ = 1, tonumber(a[15]) do
-  redis.call('RPUSH', KEYS[7], a[i])
+  redis.call('RPUSH', K[7], a[i])
   i = i + 1
 end
 if a[9] == '1' then
-  redis.call('LREM', KEYS[13], 0, a[1])
-  redis.call('LPUSH', KEYS[13], a[1])
+  redis.call('LREM', K[13], 0, a[1])
+  redis.call('LPUSH', K[13], a[1])
 end
-if a[7] ~= '' and redis.call('HSETNX', KEYS[15], a[8], a[7]) == 1 then
-  redis.call('HSET', KEYS[14], a[7], a[8])
+if a[7] ~= '' and redis.call('HSETNX', K[15], a[8], a[7]) == 1 then
+  redis.call('HSET', K[14], a[7], a[8])
 end
-redis.call('ZREM', KEYS[5], a[6])
-redis.call('HDEL', KEYS[6], a[6])
-if a[10] ~= '' and redis.call('GET', KEYS[16]) == a[10] then redis.call('DEL', KEYS[16]) end
+redis.call('ZREM', K[5], a[6])
+redis.call('HDEL', K[6], a[6])
+if a[10] ~= '' and redis.call('GET', K[16]) == a[10] then redis.call('DEL', K[16]) end
 return 0
 """
+COMMIT = "local K, a = KEYS, ARGV\n" + COMMIT_BODY
+
+#: commits prepared ahead, each written only when its conversation's lock
+#: (its keys[16]) is free and its value is still the version it was decided
+#: from. ARGV, per commit: the number of COMMIT's keys and of its arguments,
+#: those keys, those arguments, then the version. Several commits per call:
+#: each call is a command whose reply the client reads on the serving loop
+#: (~25 us each inside MULTI). Keys are named in the arguments, as COMMIT's
+#: extra keys already are (a single Redis, not a cluster). Returns per commit
+#: 0 when written, 1 when refused (nothing of it written).
+COMMIT_MANY_IF = (
+    "local function commit(K, a)\n"
+    + COMMIT_BODY
+    + """end
+local out, n = {}, 1
+while n <= #ARGV do
+  local nk, na = tonumber(ARGV[n]), tonumber(ARGV[n + 1])
+  local K = {unpack(ARGV, n + 2, n + 1 + nk)}
+  local a = {unpack(ARGV, n + 2 + nk, n + 1 + nk + na)}
+  n = n + 2 + nk + na
+  if redis.call('EXISTS', K[16]) == 1 or redis.call('GET', K[1]) ~= ARGV[n] then
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = commit(K, a)
+  end
+  n = n + 1
+end
+return out
+"""
+)
 
 #: claim a message for one delivery attempt: pending or sending becomes
 #: sending with one more attempt. KEYS: state hash, messages hash; ARGV: id.

@@ -9,6 +9,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -64,6 +65,16 @@ COMMIT_STATEMENTS = (
     "INSERT INTO inbox (source_id, processed) VALUES (?, 1) "
     "ON CONFLICT (source_id) DO UPDATE SET processed = 1, data = NULL",
 )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A commit encoded ahead (`SqliteStore.prepare_commit`)."""
+
+    conversation_id: str
+    #: the conversation's row (data, order data) it was decided from
+    version: object
+    rows: list[list[tuple[Any, ...]]]
 
 
 class SqliteStore:
@@ -228,6 +239,10 @@ class SqliteStore:
         return (None, None) if row is None else self._decode(row)
 
     async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
+        return [loaded for loaded, _ in await self.load_versioned(wanted)]
+
+    async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
+        """The version is the conversation's row as stored (data, order data)."""
         wanted = list(wanted)
 
         def read(db: sqlite3.Connection) -> list[tuple[Any, Any]]:
@@ -243,10 +258,10 @@ class SqliteStore:
                 found.append((row.fetchone(), timer))
             return found
 
-        loaded: list[Loaded] = []
+        loaded: list[tuple[Loaded, object]] = []
         for row, timer in await self._run(read, batch=len(wanted) > BATCH_INLINE):
             conv, order = (None, None) if row is None else self._decode(row)
-            loaded.append((conv, order, self._timer(timer) if timer else None))
+            loaded.append(((conv, order, self._timer(timer) if timer else None), row))
         return loaded
 
     @staticmethod
@@ -268,6 +283,36 @@ class SqliteStore:
                 self._execute(db, one)
 
         await self._tx(write, batch=len(changes) > BATCH_INLINE)
+
+    def prepare_commit(self, change: Commit, version: object) -> object:
+        return _Prepared(change.conversation.id, version, self._rows(change))
+
+    async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
+        """Locks taken without waiting (a held one means someone is deciding
+        from what may be the same version: refused), then in one transaction
+        each conversation's row compared with its version, and the rows of
+        those unchanged written like `commit_many`."""
+        items = [p for p in prepared if isinstance(p, _Prepared)]
+        if len(items) != len(prepared):
+            raise TypeError("commit_prepared takes what this store's prepare_commit made")
+        ids = [p.conversation_id for p in items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("commit_prepared takes one commit per conversation")
+        if not items:
+            return []
+        async with self._locks.hold_free(ids) as free:
+            held = set(free)
+
+            def write(db: sqlite3.Connection) -> list[bool]:
+                written: list[bool] = []
+                for p in items:
+                    row = db.execute("SELECT data, order_data FROM conversations WHERE id = ?", (p.conversation_id,))
+                    written.append(p.conversation_id in held and row.fetchone() == p.version)
+                chosen = [p.rows for p, ok in zip(items, written, strict=True) if ok]
+                self._execute(db, [[row for one in chosen for row in one[k]] for k in range(len(COMMIT_STATEMENTS))])
+                return written
+
+            return await self._tx(write, batch=len(items) > BATCH_INLINE)
 
     def _writer(self, change: Commit) -> Callable[[sqlite3.Connection], None]:
         """Encodes `change` now (on the loop); the returned function writes it

@@ -568,3 +568,114 @@ async def test_redis_pending_messages_of_the_previous_layout_are_still_delivered
     claimed = await store.claim_outbox("m1")
     assert claimed == message("m1", status=OutboxStatus.SENDING, attempts=1)
     assert await store.claim_outbox("m2") is None, "a sent message stays sent"
+
+
+# -- commits prepared ahead (a burst of due follow-ups) ------------------------------
+
+
+async def _snapshot(store: Store, conversation_id: str) -> tuple[object, ...]:
+    """Everything a commit of `conversation_id` writes, as the bot reads it back."""
+    return (
+        await store.load(conversation_id),
+        await store.outbox_for(conversation_id),
+        await store.timers_for(conversation_id),
+        [e for _, e in await store.transcript(conversation_id)],
+        [task for task in await store.tasks() if task.get("conversation_id") == conversation_id],
+        await store.bound("telegram", f"chat-{conversation_id}"),
+    )
+
+
+def _follow_up(conversation_id: str, step: int) -> Commit:
+    """What a fired nudge commits: new state, a message, the next timer, bound."""
+    address = f"chat-{conversation_id}"
+    conv = conversation(conversation_id, state="nudged", step=step, channel="telegram", address=address)
+    change = commit(
+        f"timer:{conversation_id}:nudge",
+        conversation_id,
+        outbox=[message(f"{conversation_id}-m{step}", conversation_id)],
+        timers_set=[Timer(conversation_id, "offer", T0 + timedelta(days=2))],
+        timers_cancelled=["nudge"],
+        transcript=[entry("nudged", conversation_id, author="bot")],
+        tasks=[{"kind": "note", "conversation_id": conversation_id}],
+    )
+    change.conversation, change.bind = conv, True
+    return change
+
+
+async def test_a_prepared_commit_of_an_unchanged_conversation_writes_what_commit_would(
+    store: Store, tmp_path: Path
+) -> None:
+    """The same change through commit_many on a second store of the same
+    backend and prepared on this one: both read back the same."""
+    if isinstance(store, RedisStore):
+        plain = await open_store(f"{store.url.split('?')[0]}?prefix=plain:")
+    else:
+        plain = await open_store(f"sqlite:///{tmp_path / 'plain.db'}")
+    try:
+        for s in (plain, store):
+            await s.commit(commit("e1", "c1", timers_set=[Timer("c1", "nudge", T0 + timedelta(hours=12))]))
+        await plain.commit_many([_follow_up("c1", 2)])
+        ((_, version),) = await store.load_versioned([("c1", "nudge")])
+        assert await store.commit_prepared([store.prepare_commit(_follow_up("c1", 2), version)]) == [True]
+        assert await _snapshot(store, "c1") == await _snapshot(plain, "c1")
+        assert (await _snapshot(store, "c1"))[1], "the message was written"
+    finally:
+        await plain.close()
+
+
+async def test_prepared_commits_are_written_only_for_unchanged_free_conversations(store: Store) -> None:
+    due = T0 + timedelta(hours=12)
+    for n in range(1, 5):
+        await store.commit(commit(f"e{n}", f"c{n}", timers_set=[Timer(f"c{n}", "nudge", due)]))
+    loaded = await store.load_versioned([(f"c{n}", "nudge") for n in range(1, 5)])
+    conv, saved_order, timer = loaded[0][0]
+    assert conv == conversation("c1") and saved_order == order() and timer == Timer("c1", "nudge", due)
+    prepared = [store.prepare_commit(_follow_up(f"c{n}", 2), version) for n, (_, version) in enumerate(loaded, 1)]
+    before = {n: await _snapshot(store, f"c{n}") for n in (2, 3)}
+
+    # c2: the buyer paid in between (another commit); c3: someone is deciding right now
+    paid = conversation("c2", state="paid", step=5)
+    await store.commit(Commit(paid, order(), "paid-c2", timers_cancelled=["nudge"]))
+    before[2] = await _snapshot(store, "c2")
+    async with _held_by_another_task(store, "c3"):
+        written = await store.commit_prepared(prepared)
+    assert written == [True, False, False, True]
+    assert (await store.load("c2"))[0] == paid, "the payment's commit stands"
+    for n in (2, 3):
+        assert await _snapshot(store, f"c{n}") == before[n], f"nothing of c{n}'s prepared commit was written"
+        assert await store.get_outbox(f"c{n}-m2") is None
+    for n in (1, 4):
+        assert (await store.load(f"c{n}"))[0] == _follow_up(f"c{n}", 2).conversation
+        assert [m.id for m in await store.pending_outbox() if m.conversation_id == f"c{n}"] == [f"c{n}-m2"]
+        assert [t.name for t in await store.timers_for(f"c{n}")] == ["offer"]
+    # written once: the same prepared commit again finds its conversation changed
+    assert await store.commit_prepared([prepared[0]]) == [False]
+    assert len(await store.outbox_for("c1")) == 1
+
+
+async def test_a_prepared_commit_is_refused_once_its_conversation_was_written_back_unchanged_or_not(
+    store: Store,
+) -> None:
+    """The version is the stored value, not a counter: any write that changes
+    it refuses the prepared commit; a conversation deleted has no version."""
+    await store.commit(commit("e1", "c1"))
+    ((_, version),) = await store.load_versioned([("c1", None)])
+    prepared = store.prepare_commit(_follow_up("c1", 2), version)
+    await store.commit(commit("e2", "c1", transcript=[entry("hello")]))  # same conversation and order
+    assert await store.commit_prepared([prepared]) == [True], "an identical value decides identically"
+    await store.commit(Commit(conversation("c1", step=7), order(), "e3"))
+    ((_, version2),) = await store.load_versioned([("c1", None)])
+    assert version2 != version
+    assert await store.commit_prepared([store.prepare_commit(_follow_up("c1", 3), version)]) == [False]
+
+
+async def test_commit_prepared_takes_one_commit_per_conversation(store: Store) -> None:
+    await store.commit(commit("e1", "c1"))
+    ((_, version),) = await store.load_versioned([("c1", None)])
+    twice = [store.prepare_commit(_follow_up("c1", 2), version), store.prepare_commit(_follow_up("c1", 3), version)]
+    with pytest.raises(ValueError):
+        await store.commit_prepared(twice)
+    with pytest.raises(TypeError):
+        await store.commit_prepared([object()])
+    assert await store.commit_prepared([]) == []
+    assert await store.outbox_for("c1") == []
