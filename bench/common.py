@@ -87,6 +87,8 @@ class StallMonitor:
     def __init__(self, tick: float = TICK) -> None:
         self.tick = tick
         self.lateness: list[float] = []
+        #: time.time() of each wake-up (parallel to `lateness`)
+        self.woke: list[float] = []
         #: (generation, seconds) of every cyclic-GC pass while running
         self.gc_pauses: list[tuple[int, float]] = []
         self._gc_began = 0.0
@@ -111,9 +113,17 @@ class StallMonitor:
             before = time.perf_counter()
             await asyncio.sleep(self.tick)
             self.lateness.append(max(0.0, time.perf_counter() - before - self.tick))
+            self.woke.append(time.time())
+
+    def worst_at(self) -> float:
+        """time.time() when the longest stall ended (0 when none recorded)."""
+        if not self.lateness:
+            return 0.0
+        return self.woke[self.lateness.index(self.max)]
 
     def reset(self) -> None:
         self.lateness = []
+        self.woke = []
         self.gc_pauses = []
 
     async def stop(self) -> None:

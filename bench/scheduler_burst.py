@@ -252,6 +252,7 @@ async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int, send
     if wrong:
         notes.append(f"{len(wrong)} unexpected messages sent, e.g. {wrong[:2]}")
     not_handed = n - len(handed)
+    notes.append(f"longest loop stall ended {monitor.worst_at() - due_ts:+.2f} s from the due time")
     stats = stack.runtime.prepare_stats
     notes.append(
         f"prepared ahead {stats['prepared']:,}; committed as prepared {stats['used']:,}; "

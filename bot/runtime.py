@@ -39,6 +39,8 @@ PREPARE_CHUNK = 64
 PREPARE_MAX = 20_000
 #: prepared writes in flight at once (each takes all that queued meanwhile)
 PREPARED_WRITES = 2
+#: about the most prepared commits in one write
+PREPARED_GROUP = 1_024
 #: a prepared follow-up firing later than this after its due time is decided again
 PREPARE_VALID = timedelta(seconds=30)
 
@@ -65,6 +67,8 @@ class Runtime:
         self._queues: list[asyncio.Queue[Inbound]] = [asyncio.Queue() for _ in range(workers)]
         self._tasks: list[asyncio.Task[None]] = []
         self._in_flight = 0
+        #: conversation id -> its inbounds queued or being handled
+        self._busy: dict[str, int] = {}
         self._idle = asyncio.Event()
         self._idle.set()
         self.handled = 0
@@ -76,6 +80,8 @@ class Runtime:
         #: prepared commits waiting for the write in flight (see `_write_prepared`)
         self._to_write: list[tuple[list[object], asyncio.Future[list[bool]]]] = []
         self._writers: set[asyncio.Future[None]] = set()
+        #: due follow-ups taken straight to the write by `fire_timer`
+        self._direct: list[tuple[Inbound, Prepared]] = []
         #: follow-ups prepared, committed as prepared, and refused (decided again)
         self.prepare_stats = {"prepared": 0, "used": 0, "refused": 0}
 
@@ -89,7 +95,42 @@ class Runtime:
     def fire_timer(self, timer: Timer) -> None:
         """A follow-up came due (called on the loop by the scheduler). Timers
         skip the inbox: the timer itself stays in the store until handled."""
-        self._enqueue(self._due_inbound(timer, self.clock.now()))
+        now = self.clock.now()
+        inbound = self._due_inbound(timer, now)
+        if self._prepared and inbound.conversation_id not in self._busy:
+            prepared = self._prepared.pop(inbound.source_id, None)
+            if prepared is not None and prepared.due_at >= now - PREPARE_VALID:
+                # nothing of its conversation is queued before it: straight to the write
+                self._begin(inbound)
+                self._direct.append((inbound, prepared))
+                if len(self._direct) == 1:
+                    asyncio.get_running_loop().call_soon(self._start_direct)
+                return
+        self._enqueue(inbound)
+
+    def _start_direct(self) -> None:
+        """Writes what `fire_timer` took straight, as one step (a scheduler
+        hand-over), in a task of its own."""
+        ready, self._direct = self._direct, []
+        task = asyncio.ensure_future(self._write_direct(ready))
+        self._writers.add(task)
+        task.add_done_callback(self._writers.discard)
+
+    async def _write_direct(self, ready: list[tuple[Inbound, Prepared]]) -> None:
+        try:
+            written = await self._write_prepared([prepared.commit for _, prepared in ready])
+        except Exception:  # e.g. the store is down: the usual way retries
+            log.warning("writing %d prepared follow-up(s) failed", len(ready), exc_info=True)
+            written = [False] * len(ready)
+        done = [(inbound, prepared.change) for (inbound, prepared), ok in zip(ready, written, strict=True) if ok]
+        refused = [inbound for (inbound, _), ok in zip(ready, written, strict=True) if not ok]
+        for inbound in refused:
+            self._enqueue(inbound)  # decided again, after what came for its conversation meanwhile
+        self._count_prepared(len(done), len(refused))
+        try:
+            await self._settle_many(done)
+        finally:
+            self._done([inbound for inbound, _ in ready])
 
     @staticmethod
     def _due_inbound(timer: Timer, received_at: datetime) -> Inbound:
@@ -104,9 +145,14 @@ class Runtime:
 
     def _enqueue(self, inbound: Inbound) -> None:
         shard = zlib.crc32(inbound.conversation_id.encode()) % len(self._queues)
+        self._begin(inbound)
+        self._queues[shard].put_nowait(inbound)
+
+    def _begin(self, inbound: Inbound) -> None:
         self._in_flight += 1
         self._idle.clear()
-        self._queues[shard].put_nowait(inbound)
+        cid = inbound.conversation_id
+        self._busy[cid] = self._busy.get(cid, 0) + 1
 
     async def start(self) -> None:
         self._tasks = [asyncio.create_task(self._work(q)) for q in self._queues]
@@ -133,8 +179,9 @@ class Runtime:
         commit is written if its conversation has not changed since (checked
         in the store's transaction, `Store.commit_prepared`) and it is decided
         again the usual way if it has. A burst of follow-ups due in the same
-        second then costs little more than the writes at that second: 10,000
-        cost ~3 s of decisions on 2 cores. Returns how many were prepared."""
+        second then costs little more than the writes at that second (10,000
+        take ~2 s of reading and deciding on 2 cores, spread over the seconds
+        before). Returns how many were prepared."""
         if self.upcoming is None:
             return 0
         now = self.clock.now()
@@ -172,10 +219,11 @@ class Runtime:
             del self._prepared[source_id]
 
     def _write_prepared(self, commits: list[object]) -> asyncio.Future[list[bool]]:
-        """`Store.commit_prepared`, shared by the workers: those that come
-        while one write is in flight go together in the next, one transaction
-        (a burst's writes are then a few large transactions, not one per
-        worker batch; the shards hold different conversations)."""
+        """`Store.commit_prepared`, shared by the workers: up to
+        PREPARED_WRITES writes in flight, and what comes meanwhile goes in the
+        next, one transaction (a burst's writes are then a few large
+        transactions, not one per worker batch; the shards hold different
+        conversations)."""
         future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
         self._to_write.append((commits, future))
         if len(self._writers) < PREPARED_WRITES:
@@ -186,7 +234,13 @@ class Runtime:
 
     async def _flush_prepared(self) -> None:
         while self._to_write:
-            groups, self._to_write = self._to_write, []
+            # up to about PREPARED_GROUP commits: the store's work around a write
+            # (its locks, its checks) runs on the loop, in proportion
+            count, take = 0, 0
+            while take < len(self._to_write) and count < PREPARED_GROUP:
+                count += len(self._to_write[take][0])
+                take += 1
+            groups, self._to_write = self._to_write[:take], self._to_write[take:]
             try:
                 written = await self.store.commit_prepared([c for commits, _ in groups for c in commits])
             except Exception as exc:  # nothing of it was written
@@ -216,18 +270,43 @@ class Runtime:
         except Exception:  # e.g. the store is down: the usual way retries
             log.warning("writing %d prepared follow-up(s) failed", len(ready), exc_info=True)
             return batch
-        done: set[str] = set()
-        for n, ((inbound, prepared), ok) in enumerate(zip(ready, written, strict=True)):
-            if not ok:
-                continue
-            if n and n % SETTLE_SLICE == 0:
-                await asyncio.sleep(0)  # a long batch must not hold the loop
-            done.add(inbound.source_id)
-            await self._settle(inbound, prepared.change)
-        self._done(len(done))
-        self.prepare_stats["used"] += len(done)
-        self.prepare_stats["refused"] += len(ready) - len(done)
-        return [inbound for inbound in batch if inbound.source_id not in done]
+        done = [(inbound, prepared.change) for (inbound, prepared), ok in zip(ready, written, strict=True) if ok]
+        self._count_prepared(len(done), len(ready) - len(done))
+        try:
+            await self._settle_many(done)
+        finally:
+            self._done([inbound for inbound, _ in done])
+        written_ids = {inbound.source_id for inbound, _ in done}
+        return [inbound for inbound in batch if inbound.source_id not in written_ids]
+
+    def _count_prepared(self, used: int, refused: int) -> None:
+        self.prepare_stats["used"] += used
+        self.prepare_stats["refused"] += refused
+
+    async def _settle_many(self, done: list[tuple[Inbound, Commit]]) -> None:
+        """`_settle` for many commits at once: one hand-over of all their
+        timers to the scheduler and of all their messages to the sender."""
+        if not done:
+            return
+        timers_set = [t for _, change in done for t in change.timers_set]
+        cancelled = [f"{change.conversation.id}:{name}" for _, change in done for name in change.timers_cancelled]
+        outbox = [m for _, change in done for m in change.outbox]
+        try:
+            if self.timer_sink is not None and (timers_set or cancelled):
+                self.timer_sink(timers_set, cancelled)
+            if outbox and self.sender is not None:
+                await self.sender.enqueue(outbox)
+            for n, (_, change) in enumerate(done):
+                if self.on_commit and n and n % SETTLE_SLICE == 0:
+                    await asyncio.sleep(0)  # many listeners' calls must not hold the loop
+                await self._notify(change)
+        except Exception:
+            for inbound, _ in done:
+                self._retry(inbound)
+            return
+        self.handled += len(done)
+        for inbound, _ in done:
+            self._failures.pop(inbound.source_id, None)
 
     async def idle(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._idle.wait(), timeout)
@@ -271,7 +350,7 @@ class Runtime:
         else:
             await self._settle(inbound, change)
         finally:
-            self._done(1)
+            self._done([inbound])
 
     async def _settle(self, inbound: Inbound, change: Commit | None) -> None:
         """After the commit: hand on its results; a failure there retries the input."""
@@ -290,7 +369,7 @@ class Runtime:
         except Exception:  # e.g. the commit failed: nothing of the batch was written
             for inbound in batch:
                 self._retry(inbound)
-            self._done(len(batch))
+            self._done(batch)
             return
         try:
             for n, (inbound, result) in enumerate(zip(batch, results, strict=True)):
@@ -301,7 +380,7 @@ class Runtime:
                 else:
                     await self._settle(inbound, result)
         finally:
-            self._done(len(batch))
+            self._done(batch)
 
     def _retry(self, inbound: Inbound, error: BaseException | None = None) -> None:
         # e.g. Redis restarting: the input is safe (inbox, or the timer in
@@ -318,8 +397,15 @@ class Runtime:
         )
         asyncio.get_running_loop().call_later(delay, self._enqueue, inbound)
 
-    def _done(self, count: int) -> None:
-        self._in_flight -= count
+    def _done(self, inbounds: list[Inbound]) -> None:
+        for inbound in inbounds:
+            cid = inbound.conversation_id
+            left = self._busy[cid] - 1
+            if left:
+                self._busy[cid] = left
+            else:
+                del self._busy[cid]
+        self._in_flight -= len(inbounds)
         if self._in_flight == 0:
             self._idle.set()
 
@@ -331,11 +417,14 @@ class Runtime:
             self.timer_sink(change.timers_set, cancelled)
         if change.outbox and self.sender is not None:
             await self.sender.enqueue(change.outbox)
+        await self._notify(change)
+
+    async def _notify(self, change: Commit) -> None:
         for listener in self.on_commit:
             try:
                 await listener(change)
             except Exception:
-                log.exception("after-commit listener failed for %s", conversation.id)
+                log.exception("after-commit listener failed for %s", change.conversation.id)
 
     async def ensure_link_token(self, order_id: str) -> str:
         return await ensure_link_token(self.store, order_id)

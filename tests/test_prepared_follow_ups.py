@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,22 @@ async def started(store: Store, prepare: bool) -> Bot:
     return bot_
 
 
+@asynccontextmanager
+async def side_by_side(store: Store, oracle: Store, lead: float) -> AsyncIterator[tuple[Bot, Bot, Timer]]:
+    """The same order on two bots, one preparing its nudge `lead` seconds
+    before it is due (done here), one not; both closed afterwards."""
+    ahead, plain = await started(store, prepare=True), await started(oracle, prepare=False)
+    try:
+        (nudge,) = ahead.timers.values()
+        assert nudge.due_at == NUDGE
+        ahead.clock.current = NUDGE - timedelta(seconds=lead)
+        assert await ahead.runtime.prepare_ahead() == 1
+        yield ahead, plain, nudge
+    finally:
+        await ahead.runtime.close()
+        await plain.runtime.close()
+
+
 async def after(bot_: Bot) -> tuple[object, ...]:
     """What the buyer and the seller can see of O-1 afterwards."""
     conversation, order = await bot_.store.load("O-1")
@@ -127,12 +144,7 @@ async def after(bot_: Bot) -> tuple[object, ...]:
 
 
 async def test_a_prepared_follow_up_goes_out_once_as_it_would_have_anyway(store: Store, oracle: Store) -> None:
-    ahead, plain = await started(store, prepare=True), await started(oracle, prepare=False)
-    try:
-        (nudge,) = ahead.timers.values()
-        assert nudge.due_at == NUDGE
-        ahead.clock.current = NUDGE - timedelta(seconds=5)
-        assert await ahead.runtime.prepare_ahead() == 1
+    async with side_by_side(store, oracle, lead=5) as (ahead, plain, nudge):
         assert ahead.runtime.prepared() == 1 and ahead.said() == [], "prepared, not sent"
         assert await ahead.runtime.prepare_ahead() == 0, "each follow-up is prepared once"
         for b in (ahead, plain):
@@ -141,12 +153,8 @@ async def test_a_prepared_follow_up_goes_out_once_as_it_would_have_anyway(store:
         assert ahead.runtime.prepare_stats == {"prepared": 1, "used": 1, "refused": 0}
         assert ahead.said() == ["unpaid/nudge"]
         assert await after(ahead) == await after(plain)
-        ahead.runtime.fire_timer(nudge)  # the same follow-up handed over again: nothing more
-        await ahead.runtime.idle(10)
+        await ahead.fire(nudge)  # the same follow-up handed over again: nothing more
         assert ahead.said() == ["unpaid/nudge"]
-    finally:
-        await ahead.runtime.close()
-        await plain.runtime.close()
 
 
 async def test_a_payment_after_the_preparation_stops_the_follow_up_even_in_its_second(store: Store) -> None:
@@ -168,11 +176,7 @@ async def test_a_payment_after_the_preparation_stops_the_follow_up_even_in_its_s
 
 
 async def test_a_reply_after_the_preparation_gets_the_follow_up_decided_again(store: Store, oracle: Store) -> None:
-    ahead, plain = await started(store, prepare=True), await started(oracle, prepare=False)
-    try:
-        (nudge,) = ahead.timers.values()
-        ahead.clock.current = NUDGE - timedelta(seconds=8)
-        assert await ahead.runtime.prepare_ahead() == 1
+    async with side_by_side(store, oracle, lead=8) as (ahead, plain, nudge):
         for b in (ahead, plain):
             b.clock.current = NUDGE - timedelta(seconds=2)
             await b.submit("buyer_message", text="is the lamp white?", channel="webchat", address="s")
@@ -180,9 +184,20 @@ async def test_a_reply_after_the_preparation_gets_the_follow_up_decided_again(st
             await b.fire(nudge)
         assert ahead.runtime.prepare_stats["refused"] == 1
         assert await after(ahead) == await after(plain)
-    finally:
-        await ahead.runtime.close()
-        await plain.runtime.close()
+
+
+async def test_a_follow_up_firing_behind_a_queued_reply_waits_for_it(store: Store, oracle: Store) -> None:
+    """The reply is accepted and queued, not handled yet, when the timer
+    fires: the follow-up goes after it, as it would without preparation."""
+    async with side_by_side(store, oracle, lead=8) as (ahead, plain, nudge):
+        for b in (ahead, plain):
+            b.clock.current = NUDGE
+            reply = {"text": "can you send it in blue?", "channel": "webchat", "address": "s"}
+            assert await b.runtime.submit(Inbound("O-1", "buyer_message", reply, "msg-1", NUDGE))
+            b.runtime.fire_timer(nudge)
+            await b.runtime.idle(10)
+        assert ahead.runtime.prepare_stats["refused"] == 1
+        assert await after(ahead) == await after(plain)
 
 
 async def test_a_prepared_follow_up_firing_long_after_its_time_is_decided_at_that_time(store: Store) -> None:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from bot.storage import codec
 from bot.storage.locks import LocalLocks
-from bot.storage.sqlite_schema import connect
+from bot.storage.sqlite_schema import Checkpointer, connect
 from dialogs.model import (
     Commit,
     Conversation,
@@ -80,8 +80,9 @@ class _Prepared:
 class SqliteStore:
     """The `dialogs.ports.Store` on one SQLite file (single process)."""
 
-    def __init__(self, db: sqlite3.Connection, url: str) -> None:
+    def __init__(self, db: sqlite3.Connection, url: str, checkpointer: Checkpointer | None = None) -> None:
         self._db = db
+        self._checkpointer = checkpointer
         #: statements run on the caller's thread; this only guards a second thread
         self._guard = threading.Lock()
         #: batches (a burst of follow-ups) go to a worker thread instead, and the
@@ -100,7 +101,8 @@ class SqliteStore:
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
         name = str(path)
-        return cls(connect(name), f"sqlite:///{name}")
+        db = connect(name)
+        return cls(db, f"sqlite:///{name}", Checkpointer(name) if name != ":memory:" else None)
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T], batch: bool = False) -> T:
         """One conversation's work runs on the loop's own thread: in WAL mode
@@ -215,6 +217,8 @@ class SqliteStore:
     async def close(self) -> None:
         if self._closed:
             return
+        if self._checkpointer is not None:  # first: the last connection to close checkpoints all
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.stop)
         try:
             await self._run(lambda db: db.close())
         finally:
