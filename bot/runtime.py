@@ -35,8 +35,9 @@ PREPARE_MIN_LEAD = timedelta(seconds=0.5)
 PREPARE_TICK = 0.25
 #: follow-ups read and decided per step of the preparer
 PREPARE_CHUNK = 64
-#: most prepared follow-ups held at once (memory); the rest fire the usual way
-PREPARE_MAX = 20_000
+#: most prepared follow-ups held at once (~8 KB each: ~100 MB at most); the
+#: rest fire the usual way. A burst of 10,000 due in the same second fits.
+PREPARE_MAX = 12_000
 #: prepared writes in flight at once (each takes all that queued meanwhile)
 PREPARED_WRITES = 2
 #: about the most prepared commits in one write

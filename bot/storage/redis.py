@@ -6,6 +6,7 @@ across processes (SET NX PX + token)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -75,7 +76,7 @@ class _Prepared:
     """A commit encoded ahead (`RedisStore.prepare_commit`)."""
 
     conversation_id: str
-    #: its part of COMMIT_MANY_IF's arguments (ending with the version)
+    #: its part of COMMIT_MANY_IF's arguments (ending with the version's SHA1)
     args: tuple[Any, ...]
 
 
@@ -227,7 +228,8 @@ class RedisStore:
         if not isinstance(version, str):
             raise TypeError("a prepared commit needs the conversation as it was read")
         keys, args = self._commit_args(change, release=False)
-        return _Prepared(change.conversation.id, (len(keys), len(args), *keys, *args, version))
+        digest = hashlib.sha1(version.encode()).hexdigest()  # COMMIT_MANY_IF compares digests
+        return _Prepared(change.conversation.id, (len(keys), len(args), *keys, *args, digest))
 
     async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
         """COMMIT_MANY_IF calls of up to PREPARED_PER_CALL commits each: every

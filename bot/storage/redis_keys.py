@@ -28,7 +28,9 @@ return 1
 #: 11-15 counts: cancelled timers, timers set, outbox messages, transcript
 #: entries, tasks; then: names; (key index, member, field, due) each;
 #: (list key index, id, json, pending 0/1, channel id, delivery state) each;
-#: (key index, entry) each; task json each.
+#: (key index, entry) each; task json each. The body sees KEYS as K, ARGV as
+#: a, and `known` (true: the conversation is known to exist, as for a commit
+#: prepared ahead, so it is in the conversation set already).
 COMMIT_BODY = r"""
 local conv = a[2] .. '\n'
 if a[4] == '1' then
@@ -41,7 +43,7 @@ else
   end
 end
 redis.call('SET', K[1], conv)
-redis.call('SADD', K[3], a[1])
+if not known then redis.call('SADD', K[3], a[1]) end
 local i = 16
 for _ = 1, tonumber(a[11]) do
   redis.call('HDEL', K[2], 't:' .. a[i])
@@ -81,23 +83,23 @@ end
 if a[7] ~= '' and redis.call('HSETNX', K[15], a[8], a[7]) == 1 then
   redis.call('HSET', K[14], a[7], a[8])
 end
-redis.call('ZREM', K[5], a[6])
-redis.call('HDEL', K[6], a[6])
+if redis.call('HDEL', K[6], a[6]) == 1 then redis.call('ZREM', K[5], a[6]) end
 if a[10] ~= '' and redis.call('GET', K[16]) == a[10] then redis.call('DEL', K[16]) end
 return 0
 """
-COMMIT = "local K, a = KEYS, ARGV\n" + COMMIT_BODY
+COMMIT = "local K, a, known = KEYS, ARGV, false\n" + COMMIT_BODY
 
 #: commits prepared ahead, each written only when its conversation's lock
 #: (its keys[16]) is free and its value is still the version it was decided
 #: from. ARGV, per commit: the number of COMMIT's keys and of its arguments,
-#: those keys, those arguments, then the version. Several commits per call:
+#: those keys, those arguments, then the version: the SHA1 (hex) of that
+#: value (40 bytes to send instead of the value). Several commits per call:
 #: each call is a command whose reply the client reads on the serving loop
 #: (~25 us each inside MULTI). Keys are named in the arguments, as COMMIT's
 #: extra keys already are (a single Redis, not a cluster). Returns per commit
 #: 0 when written, 1 when refused (nothing of it written).
 COMMIT_MANY_IF = (
-    "local function commit(K, a)\n"
+    "local function commit(K, a, known)\n"
     + COMMIT_BODY
     + """end
 local out, n = {}, 1
@@ -106,10 +108,10 @@ while n <= #ARGV do
   local K = {unpack(ARGV, n + 2, n + 1 + nk)}
   local a = {unpack(ARGV, n + 2 + nk, n + 1 + nk + na)}
   n = n + 2 + nk + na
-  if redis.call('EXISTS', K[16]) == 1 or redis.call('GET', K[1]) ~= ARGV[n] then
+  if redis.call('EXISTS', K[16]) == 1 or redis.sha1hex(redis.call('GET', K[1]) or '') ~= ARGV[n] then
     out[#out + 1] = 1
   else
-    out[#out + 1] = commit(K, a)
+    out[#out + 1] = commit(K, a, true)
   end
   n = n + 1
 end
