@@ -61,6 +61,9 @@ async def redis_cpu(store_url: str) -> float | None:
     client = aioredis.Redis.from_url(store_url.split("?")[0])
     try:
         info = await client.info("cpu")
+        persistence = await client.info("persistence")
+        rewrites, saves = persistence.get("aof_rewrites"), persistence.get("rdb_saves")
+        print(f"redis AOF rewrites so far: {rewrites}, RDB saves: {saves}")
         stats = await client.info("commandstats")
         top = sorted(stats.items(), key=lambda kv: -kv[1]["usec"])[:6]
         busiest = ", ".join(f"{k} {v['calls']}x{v['usec_per_call']:.1f}" for k, v in top)
