@@ -289,7 +289,7 @@ async def seed_orders(store_url: str, policy: Policy, ids: Sequence[str], nudge_
         change = await runtime.engine.handle(store, inbound)
         assert change is not None and [t.name for t in change.timers_set] == ["nudge"], change
         assert change.timers_set[0].due_at == nudge_due[i], (change.timers_set, nudge_due[i])
-        await runtime._after_commit(change)
+        await runtime._after_commits([change])
 
     chunk = 64
     for start in range(0, len(ids), chunk):

@@ -8,7 +8,7 @@ import asyncio
 import logging
 import secrets
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -98,9 +98,9 @@ class Runtime:
         skip the inbox: the timer itself stays in the store until handled."""
         now = self.clock.now()
         inbound = self._due_inbound(timer, now)
-        if self._prepared and inbound.conversation_id not in self._busy:
-            prepared = self._prepared.pop(inbound.source_id, None)
-            if prepared is not None and prepared.due_at >= now - PREPARE_VALID:
+        if inbound.conversation_id not in self._busy:
+            prepared = self._take_prepared(inbound, now)
+            if prepared is not None:
                 # nothing of its conversation is queued before it: straight to the write
                 self._begin(inbound)
                 self._direct.append((inbound, prepared))
@@ -108,6 +108,14 @@ class Runtime:
                     asyncio.get_running_loop().call_soon(self._start_direct)
                 return
         self._enqueue(inbound)
+
+    def _take_prepared(self, inbound: Inbound, now: datetime) -> Prepared | None:
+        """The follow-up prepared for `inbound`, if any and still valid (taken
+        either way: it is used once, or decided again)."""
+        prepared = self._prepared.pop(inbound.source_id, None) if self._prepared else None
+        if prepared is None or prepared.due_at < now - PREPARE_VALID:
+            return None
+        return prepared
 
     def _start_direct(self) -> None:
         """Writes what `fire_timer` took straight, as one step (a scheduler
@@ -118,20 +126,10 @@ class Runtime:
         task.add_done_callback(self._writers.discard)
 
     async def _write_direct(self, ready: list[tuple[Inbound, Prepared]]) -> None:
-        try:
-            written = await self._write_prepared([prepared.commit for _, prepared in ready])
-        except Exception:  # e.g. the store is down: the usual way retries
-            log.warning("writing %d prepared follow-up(s) failed", len(ready), exc_info=True)
-            written = [False] * len(ready)
-        done = [(inbound, prepared.change) for (inbound, prepared), ok in zip(ready, written, strict=True) if ok]
-        refused = [inbound for (inbound, _), ok in zip(ready, written, strict=True) if not ok]
+        refused = await self._write_and_settle(ready)
         for inbound in refused:
             self._enqueue(inbound)  # decided again, after what came for its conversation meanwhile
-        self._count_prepared(len(done), len(refused))
-        try:
-            await self._settle_many(done)
-        finally:
-            self._done([inbound for inbound, _ in ready])
+        self._done(refused)
 
     @staticmethod
     def _due_inbound(timer: Timer, received_at: datetime) -> Inbound:
@@ -258,49 +256,40 @@ class Runtime:
     async def _commit_prepared(self, batch: list[Inbound]) -> list[Inbound]:
         """Write the prepared commits of `batch` that are still valid; returns
         the inbounds left to handle the usual way (in order)."""
-        oldest = self.clock.now() - PREPARE_VALID
-        ready: list[tuple[Inbound, Prepared]] = []
-        for inbound in batch:
-            prepared = self._prepared.pop(inbound.source_id, None)
-            if prepared is not None and prepared.due_at >= oldest:
-                ready.append((inbound, prepared))
+        now = self.clock.now()
+        ready = [(inbound, p) for inbound in batch if (p := self._take_prepared(inbound, now)) is not None]
         if not ready:
             return batch
+        refused = {inbound.source_id for inbound in await self._write_and_settle(ready)}
+        written = {inbound.source_id for inbound, _ in ready} - refused
+        return [inbound for inbound in batch if inbound.source_id not in written]
+
+    async def _write_and_settle(self, ready: list[tuple[Inbound, Prepared]]) -> list[Inbound]:
+        """Write prepared follow-ups and settle (and mark done) those written;
+        returns the refused ones, nothing of them written (all of them when the
+        write failed, e.g. the store is down): they are decided again."""
         try:
             written = await self._write_prepared([prepared.commit for _, prepared in ready])
-        except Exception:  # e.g. the store is down: the usual way retries
+        except Exception:
             log.warning("writing %d prepared follow-up(s) failed", len(ready), exc_info=True)
-            return batch
+            written = [False] * len(ready)
         done = [(inbound, prepared.change) for (inbound, prepared), ok in zip(ready, written, strict=True) if ok]
-        self._count_prepared(len(done), len(ready) - len(done))
+        refused = [inbound for (inbound, _), ok in zip(ready, written, strict=True) if not ok]
+        self.prepare_stats["used"] += len(done)
+        self.prepare_stats["refused"] += len(refused)
         try:
             await self._settle_many(done)
         finally:
             self._done([inbound for inbound, _ in done])
-        written_ids = {inbound.source_id for inbound, _ in done}
-        return [inbound for inbound in batch if inbound.source_id not in written_ids]
+        return refused
 
-    def _count_prepared(self, used: int, refused: int) -> None:
-        self.prepare_stats["used"] += used
-        self.prepare_stats["refused"] += refused
-
-    async def _settle_many(self, done: list[tuple[Inbound, Commit]]) -> None:
-        """`_settle` for many commits at once: one hand-over of all their
-        timers to the scheduler and of all their messages to the sender."""
+    async def _settle_many(self, done: Sequence[tuple[Inbound, Commit | None]]) -> None:
+        """After the commits: hand on their results (`_after_commits`); a
+        failure there retries the inputs."""
         if not done:
             return
-        timers_set = [t for _, change in done for t in change.timers_set]
-        cancelled = [f"{change.conversation.id}:{name}" for _, change in done for name in change.timers_cancelled]
-        outbox = [m for _, change in done for m in change.outbox]
         try:
-            if self.timer_sink is not None and (timers_set or cancelled):
-                self.timer_sink(timers_set, cancelled)
-            if outbox and self.sender is not None:
-                await self.sender.enqueue(outbox)
-            for n, (_, change) in enumerate(done):
-                if self.on_commit and n and n % SETTLE_SLICE == 0:
-                    await asyncio.sleep(0)  # many listeners' calls must not hold the loop
-                await self._notify(change)
+            await self._after_commits([change for _, change in done if change is not None])
         except Exception:
             for inbound, _ in done:
                 self._retry(inbound)
@@ -335,11 +324,9 @@ class Runtime:
             waiting = rest
             if self._prepared:
                 batch = await self._commit_prepared(batch)
-            if not batch:
-                pass
-            elif len(batch) == 1:
+            if len(batch) == 1:
                 await self._handle_one(batch[0])
-            else:
+            elif batch:
                 await self._handle_batch(batch)
             await asyncio.sleep(0)  # let buyers' requests in between batches
 
@@ -354,15 +341,7 @@ class Runtime:
             self._done([inbound])
 
     async def _settle(self, inbound: Inbound, change: Commit | None) -> None:
-        """After the commit: hand on its results; a failure there retries the input."""
-        try:
-            if change is not None:
-                await self._after_commit(change)
-            self.handled += 1
-        except Exception:
-            self._retry(inbound)
-        else:
-            self._failures.pop(inbound.source_id, None)
+        await self._settle_many([(inbound, change)])
 
     async def _handle_batch(self, batch: list[Inbound]) -> None:
         try:
@@ -410,22 +389,26 @@ class Runtime:
         if self._in_flight == 0:
             self._idle.set()
 
-    async def _after_commit(self, change: Commit) -> None:
-        conversation = change.conversation
-        # the binding and the new order's link token are in the commit (`Commit.bind`, `link_token`)
-        if self.timer_sink is not None and (change.timers_set or change.timers_cancelled):
-            cancelled = [f"{conversation.id}:{name}" for name in change.timers_cancelled]
-            self.timer_sink(change.timers_set, cancelled)
-        if change.outbox and self.sender is not None:
-            await self.sender.enqueue(change.outbox)
-        await self._notify(change)
-
-    async def _notify(self, change: Commit) -> None:
-        for listener in self.on_commit:
-            try:
-                await listener(change)
-            except Exception:
-                log.exception("after-commit listener failed for %s", change.conversation.id)
+    async def _after_commits(self, changes: list[Commit]) -> None:
+        """Hand on what commits produced, all at once: their timers to the
+        scheduler, their messages to the sender; then each to the listeners.
+        The binding and a new order's link token are in the commit itself
+        (`Commit.bind`, `link_token`)."""
+        timers_set = [t for change in changes for t in change.timers_set]
+        cancelled = [f"{change.conversation.id}:{name}" for change in changes for name in change.timers_cancelled]
+        outbox = [m for change in changes for m in change.outbox]
+        if self.timer_sink is not None and (timers_set or cancelled):
+            self.timer_sink(timers_set, cancelled)
+        if outbox and self.sender is not None:
+            await self.sender.enqueue(outbox)
+        for n, change in enumerate(changes):
+            if self.on_commit and n and n % SETTLE_SLICE == 0:
+                await asyncio.sleep(0)  # many listeners' calls must not hold the loop
+            for listener in self.on_commit:
+                try:
+                    await listener(change)
+                except Exception:
+                    log.exception("after-commit listener failed for %s", change.conversation.id)
 
     async def ensure_link_token(self, order_id: str) -> str:
         return await ensure_link_token(self.store, order_id)
