@@ -134,6 +134,7 @@ class FollowUpScheduler:
                 if timers is None:
                     timers = self._slots[slot] = {}
                     added.append(slot)
+                    heapq.heappush(self._ahead, slot)
                 timers[timer.id] = timer
                 count += 1
             for timer_id in timers_cancelled:
@@ -143,10 +144,6 @@ class FollowUpScheduler:
             if slot not in self._slots:
                 with contextlib.suppress(JobLookupError):
                     self.scheduler.remove_job(f"slot:{slot}")
-        if added:
-            with self._index_lock:
-                for slot in added:
-                    heapq.heappush(self._ahead, slot)
         for slot in added:
             if slot in self._slots:
                 self.scheduler.add_job(

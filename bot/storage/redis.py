@@ -21,7 +21,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
-from bot.storage import codec
+from bot.storage import codec, own_prepared
 from bot.storage.locks import LocalLocks
 from bot.storage.redis_batch import Coalescer, pack_in_c
 from bot.storage.redis_keys import (
@@ -198,31 +198,26 @@ class RedisStore:
                 commands.append(("HGET", self._k.extra(conversation_id), f"t:{name}"))
         return commands
 
-    def _loaded(self, wanted: Sequence[tuple[str, str | None]], replies: Sequence[Any]) -> list[Loaded]:
+    def _loaded(self, wanted: Sequence[tuple[str, str | None]], replies: Sequence[Any]) -> list[tuple[Loaded, object]]:
+        """The replies to `_load_commands(wanted)` decoded, each with its
+        version: the conversation's value as stored (with its order)."""
         found = iter(replies)
-        loaded: list[Loaded] = []
+        loaded: list[tuple[Loaded, object]] = []
         for conversation_id, name in wanted:
-            conv, order = self._decode(next(found))
+            stored = next(found)
+            conv, order = self._decode(stored)
             timer = None
             if name is not None and (due := next(found)) is not None:
                 timer = Timer(conversation_id, name, codec.from_micros(int(due)))
-            loaded.append((conv, order, timer))
+            loaded.append(((conv, order, timer), stored))
         return loaded
 
     async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
-        wanted = list(wanted)
-        return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
+        return [loaded for loaded, _ in await self.load_versioned(wanted)]
 
     async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
-        """The version is the conversation's value as stored (with its order)."""
         wanted = list(wanted)
-        replies = await self._co.call_many(self._load_commands(wanted))
-        versions = []
-        at = 0
-        for _, name in wanted:
-            versions.append(replies[at])
-            at += 1 if name is None else 2
-        return list(zip(self._loaded(wanted, replies), versions, strict=True))
+        return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
 
     def prepare_commit(self, change: Commit, version: object) -> object:
         if not isinstance(version, str):
@@ -236,11 +231,7 @@ class RedisStore:
         commit behind a check that its conversation's lock is free and its
         value is the version. A script runs alone, so nothing changes between
         a check and its writes; the calls go in one MULTI/EXEC, all or none."""
-        items = [p for p in prepared if isinstance(p, _Prepared)]
-        if len(items) != len(prepared):
-            raise TypeError("commit_prepared takes what this store's prepare_commit made")
-        if len({p.conversation_id for p in items}) != len(items):
-            raise ValueError("commit_prepared takes one commit per conversation")
+        items = own_prepared(prepared, _Prepared)
         calls = [
             ("EVAL", COMMIT_MANY_IF, 0, *chain.from_iterable(p.args for p in items[at : at + PREPARED_PER_CALL]))
             for at in range(0, len(items), PREPARED_PER_CALL)
@@ -271,7 +262,7 @@ class RedisStore:
                         reads = [next(replies) for _ in range(1 if name is None else 2)]
                         if got:
                             self._held[cid] = (key, token, asyncio.current_task())
-                            taken[cid] = self._loaded([(cid, name)], reads)[0]
+                            taken[cid] = self._loaded([(cid, name)], reads)[0][0]
                 yield taken
             finally:
                 await self._release_held(list(taken))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.storage import codec
+from bot.storage import codec, own_prepared
 from bot.storage.locks import LocalLocks
 from bot.storage.sqlite_schema import Checkpointer, connect
 from dialogs.model import (
@@ -50,6 +50,8 @@ APPEND = (
     "INSERT INTO transcript (conversation_id, n, data) VALUES "
     "(?, (SELECT COALESCE(MAX(n), 0) + 1 FROM transcript WHERE conversation_id = ?), ?)"
 )
+#: a conversation's row: what decodes into it, and its version (`load_versioned`)
+READ_CONVERSATION = "SELECT data, order_data FROM conversations WHERE id = ?"
 #: what a commit writes, in this order (`SqliteStore._rows` gives the parameters)
 COMMIT_STATEMENTS = (
     "INSERT INTO conversations (id, data, order_data) VALUES (?, ?, ?) ON CONFLICT (id) DO "
@@ -239,7 +241,7 @@ class SqliteStore:
     # -- Conversations -------------------------------------------------------
 
     async def load(self, conversation_id: str) -> tuple[Conversation | None, Order | None]:
-        row = await self._one("SELECT data, order_data FROM conversations WHERE id = ?", conversation_id)
+        row = await self._one(READ_CONVERSATION, conversation_id)
         return (None, None) if row is None else self._decode(row)
 
     async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
@@ -252,7 +254,7 @@ class SqliteStore:
         def read(db: sqlite3.Connection) -> list[tuple[Any, Any]]:
             found = []
             for conversation_id, name in wanted:
-                row = db.execute("SELECT data, order_data FROM conversations WHERE id = ?", (conversation_id,))
+                row = db.execute(READ_CONVERSATION, (conversation_id,))
                 timer = None
                 if name is not None:
                     timer = db.execute(
@@ -278,9 +280,7 @@ class SqliteStore:
     async def commit_many(self, changes: Sequence[Commit]) -> None:
         rows = [self._rows(change) for change in changes]  # encoded here, on the loop
         if len({change.conversation.id for change in changes}) == len(changes):
-            # different conversations: each statement once for all (rows in the
-            # order of the changes) writes what one change after another would
-            rows = [[[row for one in rows for row in one[k]] for k in range(len(COMMIT_STATEMENTS))]]
+            rows = [self._merged(rows)]
 
         def write(db: sqlite3.Connection) -> None:
             for one in rows:
@@ -296,24 +296,20 @@ class SqliteStore:
         from what may be the same version: refused), then in one transaction
         each conversation's row compared with its version, and the rows of
         those unchanged written like `commit_many`."""
-        items = [p for p in prepared if isinstance(p, _Prepared)]
-        if len(items) != len(prepared):
-            raise TypeError("commit_prepared takes what this store's prepare_commit made")
+        items = own_prepared(prepared, _Prepared)
         ids = [p.conversation_id for p in items]
-        if len(set(ids)) != len(ids):
-            raise ValueError("commit_prepared takes one commit per conversation")
         if not items:
             return []
         async with self._locks.hold_free(ids) as free:
             held = set(free)
 
             def write(db: sqlite3.Connection) -> list[bool]:
-                written: list[bool] = []
-                for p in items:
-                    row = db.execute("SELECT data, order_data FROM conversations WHERE id = ?", (p.conversation_id,))
-                    written.append(p.conversation_id in held and row.fetchone() == p.version)
-                chosen = [p.rows for p, ok in zip(items, written, strict=True) if ok]
-                self._execute(db, [[row for one in chosen for row in one[k]] for k in range(len(COMMIT_STATEMENTS))])
+                written = [
+                    p.conversation_id in held
+                    and db.execute(READ_CONVERSATION, (p.conversation_id,)).fetchone() == p.version
+                    for p in items
+                ]
+                self._execute(db, self._merged([p.rows for p, ok in zip(items, written, strict=True) if ok]))
                 return written
 
             return await self._tx(write, batch=len(items) > BATCH_INLINE)
@@ -323,6 +319,13 @@ class SqliteStore:
         inside the caller's transaction (on the store's thread)."""
         rows = self._rows(change)
         return lambda db: self._execute(db, rows)
+
+    @staticmethod
+    def _merged(rows: Sequence[list[list[tuple[Any, ...]]]]) -> list[list[tuple[Any, ...]]]:
+        """The rows of several commits (of different conversations) as one:
+        each statement once for all, rows in the order of the commits, writes
+        what one commit after another would."""
+        return [[row for one in rows for row in one[k]] for k in range(len(COMMIT_STATEMENTS))]
 
     @staticmethod
     def _execute(db: sqlite3.Connection, rows: list[list[tuple[Any, ...]]]) -> None:
