@@ -120,19 +120,30 @@ async def started(store: Store, prepare: bool) -> Bot:
 
 
 @asynccontextmanager
+async def running(store: Store, prepare: bool) -> AsyncIterator[Bot]:
+    """A bot on `store` with the order placed; closed afterwards."""
+    b = await started(store, prepare)
+    try:
+        yield b
+    finally:
+        await b.runtime.close()
+
+
+async def prepared_nudge(b: Bot, lead: float) -> Timer:
+    """Prepare the order's nudge `lead` seconds before it is due."""
+    (nudge,) = b.timers.values()
+    assert nudge.due_at == NUDGE
+    b.clock.current = NUDGE - timedelta(seconds=lead)
+    assert await b.runtime.prepare_ahead() == 1
+    return nudge
+
+
+@asynccontextmanager
 async def side_by_side(store: Store, oracle: Store, lead: float) -> AsyncIterator[tuple[Bot, Bot, Timer]]:
     """The same order on two bots, one preparing its nudge `lead` seconds
-    before it is due (done here), one not; both closed afterwards."""
-    ahead, plain = await started(store, prepare=True), await started(oracle, prepare=False)
-    try:
-        (nudge,) = ahead.timers.values()
-        assert nudge.due_at == NUDGE
-        ahead.clock.current = NUDGE - timedelta(seconds=lead)
-        assert await ahead.runtime.prepare_ahead() == 1
-        yield ahead, plain, nudge
-    finally:
-        await ahead.runtime.close()
-        await plain.runtime.close()
+    before it is due (done here), one not."""
+    async with running(store, prepare=True) as ahead, running(oracle, prepare=False) as plain:
+        yield ahead, plain, await prepared_nudge(ahead, lead)
 
 
 async def after(bot_: Bot) -> tuple[object, ...]:
@@ -158,11 +169,8 @@ async def test_a_prepared_follow_up_goes_out_once_as_it_would_have_anyway(store:
 
 
 async def test_a_payment_after_the_preparation_stops_the_follow_up_even_in_its_second(store: Store) -> None:
-    b = await started(store, prepare=True)
-    try:
-        (nudge,) = b.timers.values()
-        b.clock.current = NUDGE - timedelta(seconds=3)
-        assert await b.runtime.prepare_ahead() == 1
+    async with running(store, prepare=True) as b:
+        nudge = await prepared_nudge(b, lead=3)
         b.clock.current = NUDGE
         await b.event("order.paid")  # committed just before the timer's hand-over
         await b.fire(nudge)
@@ -171,8 +179,6 @@ async def test_a_payment_after_the_preparation_stops_the_follow_up_even_in_its_s
         conversation, _ = await store.load("O-1")
         assert conversation is not None and conversation.state == "paid"
         assert await store.timers_for("O-1") == []
-    finally:
-        await b.runtime.close()
 
 
 async def test_a_reply_after_the_preparation_gets_the_follow_up_decided_again(store: Store, oracle: Store) -> None:
@@ -201,36 +207,27 @@ async def test_a_follow_up_firing_behind_a_queued_reply_waits_for_it(store: Stor
 
 
 async def test_a_prepared_follow_up_firing_long_after_its_time_is_decided_at_that_time(store: Store) -> None:
-    b = await started(store, prepare=True)
-    try:
-        (nudge,) = b.timers.values()
-        b.clock.current = NUDGE - timedelta(seconds=5)
-        assert await b.runtime.prepare_ahead() == 1
+    async with running(store, prepare=True) as b:
+        nudge = await prepared_nudge(b, lead=5)
         b.clock.current = late = NUDGE + PREPARE_VALID + timedelta(seconds=1)  # e.g. the loop was stuck
         await b.fire(nudge)
         assert b.runtime.prepare_stats["used"] == 0
         assert b.said() == ["unpaid/nudge"]
         assert b.handed.messages[0].created_at == late
-    finally:
-        await b.runtime.close()
 
 
 async def test_only_follow_ups_due_soon_are_prepared(store: Store) -> None:
-    b = await started(store, prepare=True)
-    try:
+    async with running(store, prepare=True) as b:
         b.clock.current = NUDGE - timedelta(minutes=5)
         assert await b.runtime.prepare_ahead() == 0, "not due within PREPARE_AHEAD"
         b.clock.current = NUDGE - timedelta(seconds=0.2)
         assert await b.runtime.prepare_ahead() == 0, "too close: fires the usual way"
-    finally:
-        await b.runtime.close()
 
 
 async def test_a_failed_preparation_leaves_the_follow_up_to_the_usual_way(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = await started(store, prepare=True)
-    try:
+    async with running(store, prepare=True) as b:
         (nudge,) = b.timers.values()
 
         def broken(*args: object) -> None:
@@ -242,8 +239,6 @@ async def test_a_failed_preparation_leaves_the_follow_up_to_the_usual_way(
         b.clock.current = NUDGE
         await b.fire(nudge)
         assert b.said() == ["unpaid/nudge"]
-    finally:
-        await b.runtime.close()
 
 
 async def test_the_scheduler_prepares_and_fires_a_follow_up_on_its_own(tmp_path: Path) -> None:
