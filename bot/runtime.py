@@ -80,6 +80,9 @@ class Runtime:
         self._prepared: dict[str, Prepared] = {}
         #: prepared commits waiting for the write in flight (see `_write_prepared`)
         self._to_write: list[tuple[list[object], asyncio.Future[list[bool]]]] = []
+        #: the writes in flight (`_flush_prepared`), at most PREPARED_WRITES
+        self._flushers: set[asyncio.Future[None]] = set()
+        #: hand-overs of due follow-ups being written and settled (`_write_direct`)
         self._writers: set[asyncio.Future[None]] = set()
         #: due follow-ups taken straight to the write by `fire_timer`
         self._direct: list[tuple[Inbound, Prepared]] = []
@@ -218,17 +221,17 @@ class Runtime:
             del self._prepared[source_id]
 
     def _write_prepared(self, commits: list[object]) -> asyncio.Future[list[bool]]:
-        """`Store.commit_prepared`, shared by the workers: up to
-        PREPARED_WRITES writes in flight, and what comes meanwhile goes in the
-        next, one transaction (a burst's writes are then a few large
-        transactions, not one per worker batch; the shards hold different
-        conversations)."""
+        """`Store.commit_prepared`, shared by the scheduler's hand-overs and
+        the workers: up to PREPARED_WRITES writes in flight, and what comes
+        meanwhile goes in the next one (a burst's writes are then a few large
+        ones, not one per hand-over or worker batch)."""
         future: asyncio.Future[list[bool]] = asyncio.get_running_loop().create_future()
         self._to_write.append((commits, future))
-        if len(self._writers) < PREPARED_WRITES:
-            writer = asyncio.ensure_future(self._flush_prepared())
-            self._writers.add(writer)
-            writer.add_done_callback(self._writers.discard)
+        # (only flushers count here: a hand-over that is still settling holds none)
+        if len(self._flushers) < PREPARED_WRITES:
+            flusher = asyncio.ensure_future(self._flush_prepared())
+            self._flushers.add(flusher)
+            flusher.add_done_callback(self._flushers.discard)
         return future
 
     async def _flush_prepared(self) -> None:
@@ -422,7 +425,7 @@ class Runtime:
         return len(self._prepared)
 
     async def close(self) -> None:
-        tasks = [*self._tasks, *self._writers]
+        tasks = [*self._tasks, *self._writers, *self._flushers]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -63,26 +63,32 @@ class Bot:
             self.timers.pop(timer_id, None)
         self.timers.update({t.id: t for t in timers_set})
 
-    async def submit(self, trigger: str, **payload: Any) -> None:
+    async def submit(self, trigger: str, conversation_id: str = "O-1", **payload: Any) -> None:
         self.n += 1
-        inbound = Inbound("O-1", trigger, payload, f"src-{self.n}", self.clock.now())
+        inbound = Inbound(conversation_id, trigger, payload, f"src-{self.n}", self.clock.now())
         assert await self.runtime.submit(inbound)
         await self.runtime.idle(10)
 
-    async def placed(self, occurred_at: datetime | None = None) -> None:
+    async def placed(self, occurred_at: datetime | None = None, order_id: str = "O-1") -> None:
         buyer = {"id": "b", "name": "Ann", "language": "en", "country": "ES", "first_order": False}
         data = {
             "buyer": buyer,
             "items": [{"sku": "S", "title": "Lamp", "price": 20}],
             "total": {"amount": 20, "currency": "USD"},
         }
-        await self.event("order.placed", data, occurred_at)
-        await self.store.bind("webchat", "s", "O-1")
+        await self.event("order.placed", data, occurred_at, order_id)
+        await self.store.bind("webchat", "s" if order_id == "O-1" else f"s-{order_id}", order_id)
 
-    async def event(self, kind: str, data: dict[str, Any] | None = None, occurred_at: datetime | None = None) -> None:
-        payload = {"type": kind, "order_id": "O-1", "event_id": f"ev-{self.n}", "data": data or {}}
+    async def event(
+        self,
+        kind: str,
+        data: dict[str, Any] | None = None,
+        occurred_at: datetime | None = None,
+        order_id: str = "O-1",
+    ) -> None:
+        payload = {"type": kind, "order_id": order_id, "event_id": f"ev-{self.n}", "data": data or {}}
         occurred = occurred_at or self.clock.now()
-        await self.submit("order_event", occurred_at=occurred.isoformat(), **payload)
+        await self.submit("order_event", order_id, occurred_at=occurred.isoformat(), **payload)
 
     async def fire(self, timer: Timer) -> None:
         """The scheduler's hand-over of `timer`, at the clock's current time."""
@@ -204,6 +210,32 @@ async def test_a_follow_up_firing_behind_a_queued_reply_waits_for_it(store: Stor
             await b.runtime.idle(10)
         assert ahead.runtime.prepare_stats["refused"] == 1
         assert await after(ahead) == await after(plain)
+
+
+async def test_follow_ups_firing_while_earlier_ones_are_being_handed_on_are_written(store: Store) -> None:
+    """Each nudge fires in a hand-over of its own while the sender is still
+    busy taking the earlier ones: every one is written and handed on."""
+    async with running(store, prepare=True) as b:
+        for order_id in ("O-2", "O-3", "O-4"):
+            await b.placed(order_id=order_id)
+        b.clock.current = NUDGE - timedelta(seconds=5)
+        assert await b.runtime.prepare_ahead() == 4
+        gate = asyncio.Event()
+        take = b.handed.enqueue
+
+        async def busy_sender(messages: Iterable[OutboxMessage]) -> None:
+            await gate.wait()
+            await take(messages)
+
+        b.handed.enqueue = busy_sender  # type: ignore[method-assign]
+        b.clock.current = NUDGE
+        for nudge in sorted(b.timers.values(), key=lambda t: t.conversation_id):
+            b.runtime.fire_timer(nudge)
+            await asyncio.sleep(0.1)  # its write is done; its hand-on waits for the sender
+        gate.set()
+        await b.runtime.idle(10)
+        assert sorted(m.conversation_id for m in b.handed.messages) == ["O-1", "O-2", "O-3", "O-4"]
+        assert b.runtime.prepare_stats == {"prepared": 4, "used": 4, "refused": 0}
 
 
 async def test_a_prepared_follow_up_firing_long_after_its_time_is_decided_at_that_time(store: Store) -> None:
