@@ -1,6 +1,7 @@
 """Profiling aid for the follow-up burst (not a benchmark of record): seeds N
 orders on SQLite (or Redis), starts the stack as `bench.scheduler_burst` does,
-and profiles only the burst window (cProfile of the loop thread), or waits
+and profiles only the burst window (cProfile of the loop thread; it prints
+the timeline of the prepared writes and Redis's CPU and bytes), or waits
 for an external sampler (`--wait-for-spy`: prints the pid, e.g. for
 `py-spy record --pid PID --duration 10`).
 
@@ -52,6 +53,21 @@ def thread_cpu() -> dict[str, float]:
     return out
 
 
+def timed_writes(store: Any) -> list[tuple[float, float, int]]:
+    """Records each `commit_prepared` call on `store`: (began, ended, commits)."""
+    writes: list[tuple[float, float, int]] = []
+    write = store.commit_prepared
+
+    async def timed(prepared: Sequence[object]) -> list[bool]:
+        began = time.time()
+        written: list[bool] = await write(prepared)
+        writes.append((began, time.time(), len(prepared)))
+        return written
+
+    store.commit_prepared = timed
+    return writes
+
+
 async def redis_cpu(store_url: str) -> float | None:
     """CPU seconds the redis-server has used (user + system), None for SQLite."""
     if not store_url.startswith("redis"):
@@ -62,6 +78,9 @@ async def redis_cpu(store_url: str) -> float | None:
     try:
         info = await client.info("cpu")
         persistence = await client.info("persistence")
+        traffic = await client.info("stats")
+        got, sent = traffic["total_net_input_bytes"], traffic["total_net_output_bytes"]
+        print(f"redis bytes so far: {got:,} in, {sent:,} out")
         rewrites, saves = persistence.get("aof_rewrites"), persistence.get("rdb_saves")
         print(f"redis AOF rewrites so far: {rewrites}, RDB saves: {saves}")
         stats = await client.info("commandstats")
@@ -97,6 +116,7 @@ async def burst(store_url: str, n: int, *, sender: bool, profile: str | None, le
     monitor = StallMonitor()
     monitor.start()
     due_ts = due.timestamp()
+    writes = timed_writes(stack.store)
     await wait_until(due_ts - 0.5)
     monitor.reset()
     cpu_before = thread_cpu()
@@ -123,6 +143,8 @@ async def burst(store_url: str, n: int, *, sender: bool, profile: str | None, le
         )
     )
     handed = [t - due_ts for t in stack.sender.enqueued_at.values()]
+    for began, ended, count in writes:
+        print(f"prepared write of {count:,}: {began - due_ts:+.3f} s .. {ended - due_ts:+.3f} s from the due time")
     fired = [t - due_ts for t in stack.on_due_at.values()]
     sent = [t - due_ts for t in stack.channel.sent_at.values()]
     print(

@@ -6,13 +6,11 @@ across processes (SET NX PX + token)."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,12 +21,11 @@ from redis.exceptions import RedisError, ResponseError
 
 from bot.storage import codec, own_prepared
 from bot.storage.locks import LocalLocks
-from bot.storage.redis_batch import Coalescer, pack_in_c
+from bot.storage.redis_batch import Coalescer, Command, exchange, pack_in_c
 from bot.storage.redis_keys import (
     ACCEPT,
     CLAIM_OUTBOX,
     COMMIT,
-    COMMIT_MANY_IF,
     FINISH_OUTBOX,
     RELEASE,
     SEP,
@@ -53,13 +50,27 @@ MAX_CONNECTIONS = 64
 SOCKET_TIMEOUT = 30.0
 #: `commit_many` lets the loop run others after encoding this many changes
 ENCODE_SLICE = 16
-#: prepared commits per COMMIT_MANY_IF call
-PREPARED_PER_CALL = 16
+#: tries of a write of prepared commits that another client's write to one of
+#: their conversations (or locks) cut short; then they are refused
+PREPARED_TRIES = 3
+#: prepared commits per transaction: Redis (7.0) checks each key WATCHed
+#: against all those the connection watches already, so a transaction's
+#: check costs the square of its size (1,024 commits: ~60 % of their write)
+PREPARED_PER_TRANSACTION = 64
+#: those transactions in flight at once, per store (each holds a connection)
+PREPARED_CONNECTIONS = 4
 log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(ConnectionError):
     """The storage backend cannot be reached."""
+
+
+def _raise_first(replies: Any) -> None:
+    """Raise the first error among `replies` (as `exchange` returns them)."""
+    for reply in replies if isinstance(replies, list) else ():
+        if isinstance(reply, Exception):
+            raise reply
 
 
 def _redact(url: str) -> str:
@@ -73,11 +84,19 @@ def _redact(url: str) -> str:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A commit encoded ahead (`RedisStore.prepare_commit`)."""
+    """A commit encoded ahead (`RedisStore.prepare_commit`): its writes as
+    plain commands, but for its outbox messages' (they need the sequence)."""
 
     conversation_id: str
-    #: its part of COMMIT_MANY_IF's arguments (ending with the version's SHA1)
-    args: tuple[Any, ...]
+    #: the conversation's value as read (with its order): the version
+    version: str
+    #: watched while checking: the conversation and its lock
+    watch: tuple[str, str]
+    #: written before the outbox messages, and after them
+    before: tuple[Command, ...]
+    after: tuple[Command, ...]
+    #: (list key, id, json, pending, channel message id, delivery state) each
+    outbox: tuple[tuple[str, str, str, bool, str, str], ...]
 
 
 class RedisStore:
@@ -94,6 +113,7 @@ class RedisStore:
         self._lock_ttl_ms = int(lock_ttl * 1000)
         #: concurrent single commands share round trips
         self._co = Coalescer(client)
+        self._prepared_slots = asyncio.Semaphore(PREPARED_CONNECTIONS)
         #: shared locks this process holds: conversation id -> (key, token, holding task)
         self._held: dict[str, tuple[str, str, asyncio.Task[Any] | None]] = {}
         self._closed = False
@@ -220,23 +240,133 @@ class RedisStore:
         return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
 
     def prepare_commit(self, change: Commit, version: object) -> object:
+        """The writes of COMMIT (redis_keys.COMMIT_BODY) for a follow-up's
+        commit, as plain commands: its conversation is known (in the
+        conversation set), a follow-up never passes the inbox, holds no lock
+        and never places an order (no link token)."""
         if not isinstance(version, str):
             raise TypeError("a prepared commit needs the conversation as it was read")
-        keys, args = self._commit_args(change, release=False)
-        digest = hashlib.sha1(version.encode()).hexdigest()  # COMMIT_MANY_IF compares digests
-        return _Prepared(change.conversation.id, (len(keys), len(args), *keys, *args, digest))
+        if change.link_token is not None:
+            raise ValueError("a commit that places an order is not prepared")
+        k, conv = self._k, change.conversation
+        value = codec.encode_conversation(conv) + "\n"
+        # the order as given, or as stored
+        value += codec.encode_order(change.order) if change.order is not None else version.partition("\n")[2]
+        before: list[Command] = [("SET", k.conversation(conv.id), value)]
+        if change.timers_cancelled:
+            before.append(("HDEL", k.extra(conv.id), *(f"t:{name}" for name in change.timers_cancelled)))
+            before.append(("ZREM", k.timers, *(f"{conv.id}{SEP}{name}" for name in change.timers_cancelled)))
+        fields: dict[str, list[Any]] = {k.extra(conv.id): [f"s:{change.inbound_source_id}", ""]}
+        scored: list[Any] = []
+        for timer in change.timers_set:
+            due = codec.to_micros(timer.due_at)
+            fields.setdefault(k.extra(timer.conversation_id), []).extend([f"t:{timer.name}", due])
+            scored += [due, f"{timer.conversation_id}{SEP}{timer.name}"]
+        if scored:
+            before.append(("ZADD", k.timers, *scored))
+        before += [("HSET", key, *pairs) for key, pairs in fields.items()]
+        after: list[Command] = [
+            ("RPUSH", k.transcript(entry.conversation_id), codec.encode_entry(entry)) for entry in change.transcript
+        ]
+        if change.tasks:
+            after.append(("RPUSH", k.tasks, *(codec.dumps(task) for task in change.tasks)))
+        if change.bind and conv.channel and conv.address:
+            binding = k.bindings(conv.channel, conv.address)
+            after += [("LREM", binding, 0, conv.id), ("LPUSH", binding, conv.id)]
+        outbox = tuple(
+            (k.outbox_of(m.conversation_id), m.id, codec.encode_outbox(m), m.status in PENDING,
+             m.channel_message_id or "", codec.encode_delivery(m))
+            for m in change.outbox
+        )  # fmt: skip
+        watch = (k.conversation(conv.id), k.lock(conv.id))
+        return _Prepared(conv.id, version, watch, tuple(before), tuple(after), outbox)
 
     async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
-        """COMMIT_MANY_IF calls of up to PREPARED_PER_CALL commits each: every
-        commit behind a check that its conversation's lock is free and its
-        value is the version. A script runs alone, so nothing changes between
-        a check and its writes; the calls go in one MULTI/EXEC, all or none."""
+        """Transactions (MULTI/EXEC) of plain commands, PREPARED_PER_TRANSACTION
+        commits each (a script's arguments cost Redis several times more:
+        each becomes a Lua string), checked under WATCH: a commit goes in
+        when its conversation's value is still its version and its lock is
+        free; a write by anyone else to a watched key before EXEC cancels the
+        transaction, and its check runs again (PREPARED_TRIES times, then the
+        rest are refused). Messages already in the outbox are not added
+        again, as COMMIT does. A transaction that fails counts as refused
+        (decided again: the source marks what was written, if anything);
+        when all fail, the error is raised."""
         items = own_prepared(prepared, _Prepared)
-        calls = [
-            ("EVAL", COMMIT_MANY_IF, 0, *chain.from_iterable(p.args for p in items[at : at + PREPARED_PER_CALL]))
-            for at in range(0, len(items), PREPARED_PER_CALL)
+        chunks = [items[at : at + PREPARED_PER_TRANSACTION] for at in range(0, len(items), PREPARED_PER_TRANSACTION)]
+        results = await asyncio.gather(*(self._write_chunk(chunk) for chunk in chunks), return_exceptions=True)
+        failed = [r for r in results if isinstance(r, BaseException)]
+        if failed and (len(failed) == len(results) or not all(isinstance(r, Exception) for r in failed)):
+            raise failed[0]
+        if failed:
+            log.warning("%d of %d transaction(s) of prepared commits failed: %r", len(failed), len(results), failed[0])
+        return [
+            ok
+            for chunk, result in zip(chunks, results, strict=True)
+            for ok in (result if isinstance(result, list) else [False] * len(chunk))
         ]
-        return [reply == 0 for replies in await self._co.transact(calls) for reply in replies]
+
+    async def _write_chunk(self, items: Sequence[_Prepared]) -> list[bool]:
+        written = [False] * len(items)
+        async with self._prepared_slots:
+            for _ in range(PREPARED_TRIES):
+                result = await self._write_watched(items)
+                if result is not None:  # else cut short: check again
+                    return result
+        return written
+
+    async def _write_watched(self, items: Sequence[_Prepared]) -> list[bool] | None:
+        """One try of `commit_prepared`: which were written, None when the
+        transaction was cut short (nothing written)."""
+        k = self._k
+        watched = [key for p in items for key in p.watch]
+        ids = [m[1] for p in items for m in p.outbox]
+        checks: list[Command] = [("WATCH", *watched), ("MGET", *watched)]
+        checks += [("HMGET", k.outbox, *ids), ("INCRBY", k.outbox_seq, len(ids))] if ids else []
+        pool = self._r.connection_pool
+        connection = await pool.get_connection()
+        try:
+            async with asyncio.timeout(SOCKET_TIMEOUT):
+                replies = await exchange(connection, checks)
+                _raise_first(replies)
+                values = replies[1]
+                ok = [values[2 * n] == p.version and values[2 * n + 1] is None for n, p in enumerate(items)]
+                if not any(ok):
+                    _raise_first(await exchange(connection, [("UNWATCH",)]))
+                    return ok
+                there = {i for i, found in zip(ids, replies[2], strict=True) if found is not None} if ids else set()
+                seq = int(replies[3]) - len(ids) if ids else 0
+                writes: list[Command] = [("MULTI",)]
+                for p, good in zip(items, ok, strict=True):
+                    if not good:
+                        continue
+                    writes += p.before
+                    for key, message_id, body, pending, channel_id, delivery in p.outbox:
+                        if message_id in there:
+                            continue
+                        seq += 1
+                        writes.append(("HSET", k.outbox, message_id, f"{seq}|{body}"))
+                        if pending:
+                            writes.append(("ZADD", k.outbox_pending, seq, message_id))
+                        if channel_id:
+                            writes.append(("HSET", k.outbox_channel_id, channel_id, message_id))
+                        writes += [("HSET", k.outbox_state, message_id, delivery), ("RPUSH", key, message_id)]
+                    writes += p.after
+                writes.append(("EXEC",))
+                replies = await exchange(connection, writes)
+        except BaseException:
+            await connection.disconnect()  # mid-exchange: its state is unknown
+            raise
+        finally:
+            await pool.release(connection)
+        _raise_first(replies[:-1])  # a command refused: EXEC answers EXECABORT, nothing ran
+        done = replies[-1]
+        if done is None:
+            return None
+        if isinstance(done, Exception):
+            raise done
+        _raise_first(done)  # a command failed inside: the rest was written (as in a script)
+        return ok
 
     @asynccontextmanager
     async def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AsyncIterator[dict[str, Loaded]]:
@@ -298,17 +428,13 @@ class RedisStore:
         return ("EVAL", COMMIT, len(keys), *keys, *args)
 
     def _commit_args(self, change: Commit, release: bool) -> tuple[list[str], list[Any]]:
-        """COMMIT's keys and arguments for `change`. Without `release` the
-        lock key is still named: COMMIT_MANY_IF checks it is free."""
+        """COMMIT's keys and arguments for `change` (without `release` the
+        lock key is named, with no token: left alone)."""
         k, conv = self._k, change.conversation
         binding = k.bindings(conv.channel, conv.address) if change.bind and conv.channel and conv.address else None
         lock_key, lock_token = self._held[conv.id][:2] if release else (k.lock(conv.id), "")
-        keys = [
-            k.conversation(conv.id), k.extra(conv.id), k.conversations, k.timers, k.inbox_queue, k.inbox_data,
-            k.tasks, k.outbox, k.outbox_seq, k.outbox_pending, k.outbox_channel_id, k.outbox_state,
-            binding or k.conversations, k.tokens, k.order_tokens, lock_key or k.conversations,
-        ]  # fmt: skip
-        index: dict[str, int] = {}
+        keys = k.commit_keys(conv.id, binding, lock_key)
+        index = {keys[1]: 2}  # its own timers go to K[2]
 
         def key(name: str) -> int:
             if name not in index:
@@ -316,10 +442,12 @@ class RedisStore:
                 index[name] = len(keys)
             return index[name]
 
-        order_json = codec.encode_order(change.order) if change.order is not None else ""
+        value = codec.encode_conversation(conv)
+        if change.order is not None:  # stored as one value: the conversation, a newline, the order
+            value = f"{value}\n{codec.encode_order(change.order)}"
         order_id = change.order.order_id if change.order is not None else conv.order_id
         args: list[Any] = [
-            conv.id, codec.encode_conversation(conv), order_json, "1" if change.order is not None else "0",
+            conv.id, value, "1" if change.order is not None else "0",
             change.inbound_source_id, f"{conv.id}{SEP}{change.inbound_source_id}",
             change.link_token or "", order_id, "1" if binding else "0", lock_token,
             len(change.timers_cancelled), len(change.timers_set), len(change.outbox),

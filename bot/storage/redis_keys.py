@@ -22,41 +22,63 @@ return 1
 #: 11 outbox by channel id, 12 outbox delivery state, 13 binding list (or any
 #: key when not binding), 14 tokens, 15 order tokens, 16 lock (or any key);
 #: more keys are named by index from ARGV.
-#: ARGV: 1 conversation id, 2 conversation json, 3 order json, 4 "1" when an
-#: order is given ("0": keep the stored one), 5 source id, 6 inbox member,
-#: 7 link token ("" none), 8 its order id, 9 "1" to bind, 10 lock token ("" none),
-#: 11-15 counts: cancelled timers, timers set, outbox messages, transcript
-#: entries, tasks; then: names; (key index, member, field, due) each;
-#: (list key index, id, json, pending 0/1, channel id, delivery state) each;
-#: (key index, entry) each; task json each. The body sees KEYS as K, ARGV as
-#: a, and `known` (true: the conversation is known to exist, as for a commit
-#: prepared ahead, so it is in the conversation set already).
-COMMIT_BODY = r"""
-local conv = a[2] .. '\n'
-if a[4] == '1' then
-  conv = conv .. a[3]
-else
-  local old = redis.call('GET', K[1])
-  if old then
-    local at = string.find(old, '\n', 1, true)
-    if at then conv = conv .. string.sub(old, at + 1) end
+#: ARGV: 1 conversation id, 2 the conversation json, and when 3 is "1" a
+#: newline and the order json after it (3 "0": keep the stored order),
+#: 4 source id, 5 inbox member, 6 link token ("" none), 7 its order id, 8 "1"
+#: to bind, 9 lock token ("" none), 10-14 counts: cancelled timers, timers
+#: set, outbox messages, transcript entries, tasks; then: names; (key index,
+#: member, field, due) each; (list key index, id, json, pending 0/1, channel
+#: id, delivery state) each; (key index, entry) each; task json each.
+#: Writes to one key go in one command (the extra hash's fields, the timers);
+#: a binding already first is left as it is. A commit prepared ahead writes
+#: the same as plain commands (`RedisStore.prepare_commit`).
+COMMIT = r"""
+local K, a = KEYS, ARGV
+-- a command over a list of arguments, 1,000 at a time (unpack's limit is ~8,000)
+local function each(command, key, list)
+  for at = 1, #list, 1000 do
+    redis.call(command, key, unpack(list, at, math.min(at + 999, #list)))
   end
 end
-redis.call('SET', K[1], conv)
-if not known then redis.call('SADD', K[3], a[1]) end
-local i = 16
-for _ = 1, tonumber(a[11]) do
-  redis.call('HDEL', K[2], 't:' .. a[i])
-  redis.call('ZREM', K[4], a[1] .. '\31' .. a[i])
-  i = i + 1
+if a[3] == '1' then
+  redis.call('SET', K[1], a[2])
+else
+  local old = redis.call('GET', K[1])
+  local at = old and string.find(old, '\n', 1, true)
+  redis.call('SET', K[1], at and (a[2] .. string.sub(old, at)) or (a[2] .. '\n'))
 end
-redis.call('HSET', K[2], 's:' .. a[5], '')
+redis.call('SADD', K[3], a[1])
+local i = 15
+local n = tonumber(a[10])
+if n > 0 then
+  local names, members = {}, {}
+  for j = 1, n do
+    names[j] = 't:' .. a[i]
+    members[j] = a[1] .. '\31' .. a[i]
+    i = i + 1
+  end
+  each('HDEL', K[2], names)
+  each('ZREM', K[4], members)
+end
+-- hash fields to write, by key index: the source (processed), then timers
+local fields = {[2] = {'s:' .. a[4], ''}}
+n = tonumber(a[11])
+if n > 0 then
+  local scored = {}
+  for _ = 1, n do
+    local at = tonumber(a[i])
+    local these = fields[at] or {}
+    fields[at] = these
+    these[#these + 1] = a[i + 2]
+    these[#these + 1] = a[i + 3]
+    scored[#scored + 1] = a[i + 3]
+    scored[#scored + 1] = a[i + 1]
+    i = i + 4
+  end
+  each('ZADD', K[4], scored)
+end
+for at, these in pairs(fields) do each('HSET', K[at], these) end
 for _ = 1, tonumber(a[12]) do
-  redis.call('HSET', K[tonumber(a[i])], a[i + 2], a[i + 3])
-  redis.call('ZADD', K[4], a[i + 3], a[i + 1])
-  i = i + 4
-end
-for _ = 1, tonumber(a[13]) do
   local id = a[i + 1]
   if redis.call('HEXISTS', K[8], id) == 0 then
     local seq = redis.call('INCR', K[9])
@@ -68,56 +90,25 @@ for _ = 1, tonumber(a[13]) do
   end
   i = i + 6
 end
-for _ = 1, tonumber(a[14]) do
+for _ = 1, tonumber(a[13]) do
   redis.call('RPUSH', K[tonumber(a[i])], a[i + 1])
   i = i + 2
 end
-for _ = 1, tonumber(a[15]) do
+for _ = 1, tonumber(a[14]) do
   redis.call('RPUSH', K[7], a[i])
   i = i + 1
 end
-if a[9] == '1' then
+if a[8] == '1' and redis.call('LINDEX', K[13], 0) ~= a[1] then
   redis.call('LREM', K[13], 0, a[1])
   redis.call('LPUSH', K[13], a[1])
 end
-if a[7] ~= '' and redis.call('HSETNX', K[15], a[8], a[7]) == 1 then
-  redis.call('HSET', K[14], a[7], a[8])
+if a[6] ~= '' and redis.call('HSETNX', K[15], a[7], a[6]) == 1 then
+  redis.call('HSET', K[14], a[6], a[7])
 end
-if redis.call('HDEL', K[6], a[6]) == 1 then redis.call('ZREM', K[5], a[6]) end
-if a[10] ~= '' and redis.call('GET', K[16]) == a[10] then redis.call('DEL', K[16]) end
+if redis.call('HDEL', K[6], a[5]) == 1 then redis.call('ZREM', K[5], a[5]) end
+if a[9] ~= '' and redis.call('GET', K[16]) == a[9] then redis.call('DEL', K[16]) end
 return 0
 """
-COMMIT = "local K, a, known = KEYS, ARGV, false\n" + COMMIT_BODY
-
-#: commits prepared ahead, each written only when its conversation's lock
-#: (its keys[16]) is free and its value is still the version it was decided
-#: from. ARGV, per commit: the number of COMMIT's keys and of its arguments,
-#: those keys, those arguments, then the version: the SHA1 (hex) of that
-#: value (40 bytes to send instead of the value). Several commits per call:
-#: each call is a command whose reply the client reads on the serving loop
-#: (~25 us each inside MULTI). Keys are named in the arguments, as COMMIT's
-#: extra keys already are (a single Redis, not a cluster). Returns per commit
-#: 0 when written, 1 when refused (nothing of it written).
-COMMIT_MANY_IF = (
-    "local function commit(K, a, known)\n"
-    + COMMIT_BODY
-    + """end
-local out, n = {}, 1
-while n <= #ARGV do
-  local nk, na = tonumber(ARGV[n]), tonumber(ARGV[n + 1])
-  local K = {unpack(ARGV, n + 2, n + 1 + nk)}
-  local a = {unpack(ARGV, n + 2 + nk, n + 1 + nk + na)}
-  n = n + 2 + nk + na
-  if redis.call('EXISTS', K[16]) == 1 or redis.sha1hex(redis.call('GET', K[1]) or '') ~= ARGV[n] then
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = commit(K, a, true)
-  end
-  n = n + 1
-end
-return out
-"""
-)
 
 #: claim a message for one delivery attempt: pending or sending becomes
 #: sending with one more attempt. KEYS: state hash, messages hash; ARGV: id.
@@ -172,6 +163,16 @@ class Keys:
         self.tokens = p + "tok"  # hash token -> order id
         self.order_tokens = p + "otok"  # hash order id -> latest token
         self.tasks = p + "tasks"  # list of json
+
+    def commit_keys(self, conversation_id: str, binding: str | None, lock: str) -> list[str]:
+        """COMMIT's 16 fixed keys (see COMMIT_BODY): with no binding, K[13]
+        names the conversation (unused)."""
+        conv = self.conversation(conversation_id)
+        return [
+            conv, self.extra(conversation_id), self.conversations, self.timers, self.inbox_queue, self.inbox_data,
+            self.tasks, self.outbox, self.outbox_seq, self.outbox_pending, self.outbox_channel_id, self.outbox_state,
+            binding or conv, self.tokens, self.order_tokens, lock,
+        ]  # fmt: skip
 
     def conversation(self, conversation_id: str) -> str:
         """String: conversation json, a newline, order json (or nothing)."""

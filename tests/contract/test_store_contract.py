@@ -679,3 +679,106 @@ async def test_commit_prepared_takes_one_commit_per_conversation(store: Store) -
         await store.commit_prepared([object()])
     assert await store.commit_prepared([]) == []
     assert await store.outbox_for("c1") == []
+
+
+# -- Redis: prepared commits in WATCHed transactions -------------------------------
+
+
+async def _three_prepared(store: Store) -> list[object]:
+    """c1-c3, each with its nudge pending and its follow-up prepared."""
+    due = T0 + timedelta(hours=12)
+    for n in (1, 2, 3):
+        await store.commit(commit(f"e{n}", f"c{n}", timers_set=[Timer(f"c{n}", "nudge", due)]))
+    loaded = await store.load_versioned([(f"c{n}", "nudge") for n in (1, 2, 3)])
+    return [store.prepare_commit(_follow_up(f"c{n}", 2), version) for n, (_, version) in enumerate(loaded, 1)]
+
+
+@only_redis
+async def test_redis_a_write_after_the_check_makes_the_transaction_check_again(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The buyer of c2 pays between the check and EXEC: EXEC finds a watched
+    key written and runs nothing; checked again, c2 is refused."""
+    import bot.storage.redis as redis_store
+
+    prepared = await _three_prepared(store)
+    paid = conversation("c2", state="paid", step=5)
+    real = redis_store.exchange
+    calls: list[str] = []
+
+    async def paying_in_between(connection: object, commands: list[tuple[object, ...]]) -> list[object]:
+        calls.append(str(commands[0][0]))
+        if len(calls) == 2:  # the check went through; the transaction is next
+            await store.commit(Commit(paid, order(), "paid-c2", timers_cancelled=["nudge"]))
+        return await real(connection, commands)
+
+    monkeypatch.setattr(redis_store, "exchange", paying_in_between)
+    assert await store.commit_prepared(prepared) == [True, False, True]
+    assert calls == ["WATCH", "MULTI", "WATCH", "MULTI"]
+    assert (await store.load("c2"))[0] == paid, "the payment stands"
+    assert await store.outbox_for("c2") == []
+    for n in (1, 3):
+        assert [m.id for m in await store.outbox_for(f"c{n}")] == [f"c{n}-m2"], "written once"
+    await store.commit_many([commit("e9", "c1")])  # no WATCH left behind on the pool's connections
+
+
+@only_redis
+async def test_redis_prepared_commits_cut_short_every_time_are_refused(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.storage.redis as redis_store
+
+    prepared = await _three_prepared(store)
+    before = [await _snapshot(store, f"c{n}") for n in (1, 2, 3)]
+    real = redis_store.exchange
+    client = redis.Redis.from_url(store.url.split("?")[0])  # type: ignore[attr-defined]
+
+    async def busy_conversation(connection: object, commands: list[tuple[object, ...]]) -> list[object]:
+        if commands[0][0] == "MULTI":  # someone touches c1 each time, just before EXEC
+            client.set(f"{store.prefix}c:c1", client.get(f"{store.prefix}c:c1") or b"")  # type: ignore[attr-defined]
+        return await real(connection, commands)
+
+    monkeypatch.setattr(redis_store, "exchange", busy_conversation)
+    try:
+        assert await store.commit_prepared(prepared) == [False, False, False]
+    finally:
+        client.close()
+    assert [await _snapshot(store, f"c{n}") for n in (1, 2, 3)] == before, "nothing written"
+
+
+@only_redis
+async def test_redis_prepared_commits_go_in_transactions_of_their_own(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two commits a transaction here: the one that fails counts as refused
+    (decided again), the others are written; when all fail, the error is raised."""
+    import bot.storage.redis as redis_store
+
+    monkeypatch.setattr(redis_store, "PREPARED_PER_TRANSACTION", 2)
+    prepared = await _three_prepared(store)
+    real = redis_store.exchange
+
+    async def c3_fails(connection: object, commands: list[tuple[object, ...]]) -> list[object]:
+        if any(f"{store.prefix}c:c3" in command for command in commands):  # type: ignore[attr-defined]
+            raise ConnectionError("connection reset")
+        return await real(connection, commands)
+
+    monkeypatch.setattr(redis_store, "exchange", c3_fails)
+    assert await store.commit_prepared(prepared) == [True, True, False]
+    assert "1 of 2 transaction(s) of prepared commits failed" in caplog.text
+    assert await store.outbox_for("c3") == []
+    with pytest.raises(ConnectionError):
+        await store.commit_prepared([prepared[2]])
+
+
+@only_redis
+async def test_redis_prepared_commits_read_replies_the_usual_way_without_hiredis_reader(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.storage.redis_batch as batch
+
+    monkeypatch.setattr(batch, "_MORE", None)
+    prepared = await _three_prepared(store)
+    await store.commit(Commit(conversation("c2", state="paid", step=5), order(), "paid-c2"))
+    assert await store.commit_prepared(prepared) == [True, False, True]
+    assert [m.id for m in await store.outbox_for("c1")] == ["c1-m2"]
