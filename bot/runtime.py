@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from bot.links import ensure_link_token
 from dialogs.engine import DECIDE_SLICE, DialogEngine, load_wanted
-from dialogs.model import Commit, Inbound, Timer
+from dialogs.model import Commit, Inbound, OutboxStatus, Timer
 from dialogs.ports import Clock, Store
 
 if TYPE_CHECKING:
@@ -88,6 +88,10 @@ class Runtime:
         self._direct: list[tuple[Inbound, Prepared]] = []
         #: follow-ups prepared, committed as prepared, and refused (decided again)
         self.prepare_stats = {"prepared": 0, "used": 0, "refused": 0}
+        #: conversations whose last write failed: it may have gone through all
+        #: the same (the store's answer lost on the way), its messages then
+        #: stored but never handed to the sender; see `_hand_on_stored`
+        self._unsure: set[str] = set()
 
     async def submit(self, inbound: Inbound) -> bool:
         """Durably accept `inbound` (False: seen before) and queue it."""
@@ -276,6 +280,7 @@ class Runtime:
         except Exception:
             log.warning("writing %d prepared follow-up(s) failed", len(ready), exc_info=True)
             written = [False] * len(ready)
+            self._unsure.update(inbound.conversation_id for inbound, _ in ready)
         done = [(inbound, prepared.change) for (inbound, prepared), ok in zip(ready, written, strict=True) if ok]
         refused = [inbound for (inbound, _), ok in zip(ready, written, strict=True) if not ok]
         self.prepare_stats["used"] += len(done)
@@ -300,6 +305,26 @@ class Runtime:
         self.handled += len(done)
         for inbound, _ in done:
             self._failures.pop(inbound.source_id, None)
+        if self._unsure:
+            await self._hand_on_stored([inbound.conversation_id for inbound, _ in done])
+
+    async def _hand_on_stored(self, conversation_ids: Sequence[str]) -> None:
+        """After a write of these conversations that failed, once one of
+        theirs went through: their messages still pending in the store go
+        to the sender (a write that failed may have been written all the
+        same, and its input decided again finds nothing left to say, e.g.
+        the follow-up's timer is gone). The sender never sends one twice:
+        it claims each in the store first."""
+        unsure = [cid for cid in dict.fromkeys(conversation_ids) if cid in self._unsure]
+        for cid in unsure:
+            self._unsure.discard(cid)
+            try:
+                pending = [m for m in await self.store.outbox_for(cid) if m.status is OutboxStatus.PENDING]
+                if pending and self.sender is not None:
+                    await self.sender.enqueue(pending)
+            except Exception:
+                log.warning("handing on the stored messages of %s failed; trying after its next write", cid)
+                self._unsure.add(cid)
 
     async def idle(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._idle.wait(), timeout)
@@ -370,6 +395,7 @@ class Runtime:
         # the store), so try again later instead of waiting for a restart
         attempt = self._failures.get(inbound.source_id, 0) + 1
         self._failures[inbound.source_id] = attempt
+        self._unsure.add(inbound.conversation_id)
         delay = min(0.5 * 2**attempt, 30.0)
         log.error(
             "handling %s failed (attempt %d); retrying in %.1fs",

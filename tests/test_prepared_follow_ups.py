@@ -238,6 +238,37 @@ async def test_follow_ups_firing_while_earlier_ones_are_being_handed_on_are_writ
         assert b.runtime.prepare_stats == {"prepared": 4, "used": 4, "refused": 0}
 
 
+@pytest.mark.parametrize("prepare", [True, False], ids=["prepared", "not-prepared"])
+async def test_a_follow_up_whose_write_answer_was_lost_still_goes_out_once(
+    store: Store, prepare: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store wrote the follow-up, but its answer never came back (say a
+    connection reset): the bot saw a failure and decides the follow-up
+    again, which finds its timer gone and has nothing to say. The message
+    already stored goes out all the same, once."""
+    async with running(store, prepare=prepare) as b:
+        nudge = await prepared_nudge(b, lead=5) if prepare else next(iter(b.timers.values()))
+        write = "commit_prepared" if prepare else "commit"
+        real = getattr(store, write)
+        lost: list[bool] = []
+
+        async def answer_lost(*args: Any) -> Any:
+            result = await real(*args)
+            if not lost:
+                lost.append(True)
+                raise ConnectionError("connection reset by peer")
+            return result
+
+        monkeypatch.setattr(store, write, answer_lost)
+        b.clock.current = NUDGE
+        await b.fire(nudge)
+        assert lost, "the write went through and its answer was lost"
+        await _until(lambda: b.said() != [], 5)  # not prepared: retried after 1 s
+        await b.runtime.idle(10)
+        assert b.said() == ["unpaid/nudge"]
+        assert [m.template for m in await store.outbox_for("O-1")] == ["unpaid/nudge"]
+
+
 async def test_a_prepared_follow_up_firing_long_after_its_time_is_decided_at_that_time(store: Store) -> None:
     async with running(store, prepare=True) as b:
         nudge = await prepared_nudge(b, lead=5)
