@@ -249,7 +249,7 @@ class Runtime:
             groups, self._to_write = self._to_write[:take], self._to_write[take:]
             try:
                 written = await self.store.commit_prepared([c for commits, _ in groups for c in commits])
-            except Exception as exc:  # nothing of it was written
+            except Exception as exc:  # unknown what went through: see `_write_and_settle`
                 for _, future in groups:
                     if not future.done():
                         future.set_exception(exc)
@@ -273,8 +273,10 @@ class Runtime:
 
     async def _write_and_settle(self, ready: list[tuple[Inbound, Prepared]]) -> list[Inbound]:
         """Write prepared follow-ups and settle (and mark done) those written;
-        returns the refused ones, nothing of them written (all of them when the
-        write failed, e.g. the store is down): they are decided again."""
+        returns the refused ones, to be decided again: nothing of them was
+        written, or (all of them, when the write failed, e.g. the store is
+        down or its answer was lost) maybe some was, and `_hand_on_stored`
+        hands on their stored messages later."""
         try:
             written = await self._write_prepared([prepared.commit for _, prepared in ready])
         except Exception:

@@ -84,8 +84,10 @@ class ConversationStore(Protocol):
     async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
         """Write the prepared commits (of different conversations) whose
         conversation is unchanged since its version was read and not locked
-        right now, in one transaction, as `commit_many` would; the others are
-        not written at all. Per prepared commit: True when written."""
+        right now, as `commit_many` would, each checked in the transaction
+        that writes it (a store may use several); the others are not written
+        at all. Per prepared commit: True when written. An error means the
+        outcome is unknown: a write may have gone through all the same."""
 
 
 class Outbox(Protocol):

@@ -82,6 +82,12 @@ def _redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _outbox_fields(m: OutboxMessage) -> tuple[str, str, bool, str, str]:
+    """What a commit writes of a new outbox message: id, json, pending,
+    channel message id ("" none), delivery state."""
+    return m.id, codec.encode_outbox(m), m.status in PENDING, m.channel_message_id or "", codec.encode_delivery(m)
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """A commit encoded ahead (`RedisStore.prepare_commit`): its writes as
@@ -240,7 +246,7 @@ class RedisStore:
         return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
 
     def prepare_commit(self, change: Commit, version: object) -> object:
-        """The writes of COMMIT (redis_keys.COMMIT_BODY) for a follow-up's
+        """The writes of COMMIT (`redis_keys.COMMIT`) for a follow-up's
         commit, as plain commands: its conversation is known (in the
         conversation set), a follow-up never passes the inbox, holds no lock
         and never places an order (no link token)."""
@@ -273,11 +279,7 @@ class RedisStore:
         if change.bind and conv.channel and conv.address:
             binding = k.bindings(conv.channel, conv.address)
             after += [("LREM", binding, 0, conv.id), ("LPUSH", binding, conv.id)]
-        outbox = tuple(
-            (k.outbox_of(m.conversation_id), m.id, codec.encode_outbox(m), m.status in PENDING,
-             m.channel_message_id or "", codec.encode_delivery(m))
-            for m in change.outbox
-        )  # fmt: skip
+        outbox = tuple((k.outbox_of(m.conversation_id), *_outbox_fields(m)) for m in change.outbox)
         watch = (k.conversation(conv.id), k.lock(conv.id))
         return _Prepared(conv.id, version, watch, tuple(before), tuple(after), outbox)
 
@@ -307,13 +309,12 @@ class RedisStore:
         ]
 
     async def _write_chunk(self, items: Sequence[_Prepared]) -> list[bool]:
-        written = [False] * len(items)
         async with self._prepared_slots:
             for _ in range(PREPARED_TRIES):
                 result = await self._write_watched(items)
                 if result is not None:  # else cut short: check again
                     return result
-        return written
+        return [False] * len(items)
 
     async def _write_watched(self, items: Sequence[_Prepared]) -> list[bool] | None:
         """One try of `commit_prepared`: which were written, None when the
@@ -422,14 +423,8 @@ class RedisStore:
 
     def _commit_command(self, change: Commit, release: bool) -> tuple[Any, ...]:
         """The COMMIT script call writing `change` (see `redis_keys.COMMIT`);
-        `release`: it also releases the conversation's lock that we hold."""
-        keys, args = self._commit_args(change, release)
-        # the coalescer sends it as EVALSHA (the text again after a NOSCRIPT)
-        return ("EVAL", COMMIT, len(keys), *keys, *args)
-
-    def _commit_args(self, change: Commit, release: bool) -> tuple[list[str], list[Any]]:
-        """COMMIT's keys and arguments for `change` (without `release` the
-        lock key is named, with no token: left alone)."""
+        `release`: it also releases the conversation's lock that we hold
+        (without, the lock key is named, with no token: left alone)."""
         k, conv = self._k, change.conversation
         binding = k.bindings(conv.channel, conv.address) if change.bind and conv.channel and conv.address else None
         lock_key, lock_token = self._held[conv.id][:2] if release else (k.lock(conv.id), "")
@@ -458,13 +453,20 @@ class RedisStore:
             member = f"{timer.conversation_id}{SEP}{timer.name}"
             args += [key(k.extra(timer.conversation_id)), member, f"t:{timer.name}", codec.to_micros(timer.due_at)]
         for m in change.outbox:
-            pending = "1" if m.status in PENDING else "0"
-            args += [key(k.outbox_of(m.conversation_id)), m.id, codec.encode_outbox(m), pending]
-            args += [m.channel_message_id or "", codec.encode_delivery(m)]
+            message_id, body, pending, channel_id, delivery = _outbox_fields(m)
+            args += [
+                key(k.outbox_of(m.conversation_id)),
+                message_id,
+                body,
+                "1" if pending else "0",
+                channel_id,
+                delivery,
+            ]
         for entry in change.transcript:
             args += [key(k.transcript(entry.conversation_id)), codec.encode_entry(entry)]
         args += [codec.dumps(task) for task in change.tasks]
-        return keys, args
+        # the coalescer sends it as EVALSHA (the text again after a NOSCRIPT)
+        return ("EVAL", COMMIT, len(keys), *keys, *args)
 
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
