@@ -16,7 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 
 from bot.api.chat import chat_router
-from bot.api.console import console_router
+from bot.api.console_pages import static_files
+from bot.api.console_setup import mount_console
 from bot.api.events import event_router
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
@@ -141,7 +142,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
-        app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
+        console = await mount_console(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -151,9 +152,11 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
+            await console.close(services)
             await services.close()
 
     app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan)
+    app.mount("/console/static", static_files(), name="console-static")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
