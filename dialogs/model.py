@@ -256,8 +256,11 @@ class Schedule:
 
     name: str
     due_at: datetime
-    #: quiet hours may postpone it; urgent ones (deadlines) go out regardless
+    #: a buyer message that must precede a deadline: quiet hours move it EARLIER,
+    #: into the buyer's last day-time window before it (never into the night)
     urgent: bool = False
+    #: internal work (a hand-off, a seller task): runs at any hour
+    internal: bool = False
 
 
 @dataclass(frozen=True)
