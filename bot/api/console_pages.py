@@ -1,6 +1,6 @@
 """The console's HTML: Jinja2 pages from `templates/en/console/` (autoescaped,
 no inline script: JS and CSS are static files of the package under
-`/console/static/`), and times shown in the reader's own zone."""
+`/static/`), and times shown in the reader's own zone."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dialogs.calendar import buyer_timezone
@@ -18,8 +17,6 @@ from dialogs.model import parse_time
 
 if TYPE_CHECKING:
     from bot.api.console_auth import Principal
-
-STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def zone_of(principal: Principal | None, store_tz: ZoneInfo) -> ZoneInfo:
@@ -47,7 +44,3 @@ class Pages:
 
         html = self.env.get_template(page).render(me=principal, tz=str(tz), local=local, **context)
         return HTMLResponse(html, status_code=code)
-
-
-def static_files() -> StaticFiles:
-    return StaticFiles(directory=str(STATIC))
