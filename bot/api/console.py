@@ -7,10 +7,10 @@ author is the session's, never the body's)."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException
+from fastapi import APIRouter, Depends, Form, HTTPException, Query
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sse_starlette import EventSourceResponse
@@ -26,6 +26,7 @@ from bot.rendering import Renderer
 from bot.runtime import Runtime
 
 MAX_TEXT = 4096
+View = Literal["waiting", "mine", "others", "bot", "all"]
 
 
 class ActionBody(BaseModel):
@@ -135,7 +136,11 @@ def console_router(console: Console) -> APIRouter:
         return [{"conversation_id": i.conversation.id, **card_context(i, console.rules.hours)} for i in items]
 
     @router.get("/api/v1/inbox", summary="Conversations: view=waiting|mine|others|bot|all, q= search")
-    async def get_inbox(who: Annotated[Principal, Depends(api_people)], view: str = "all", q: str = "") -> Any:
+    async def get_inbox(
+        who: Annotated[Principal, Depends(api_people)],
+        view: View = "all",
+        q: Annotated[str, Query(max_length=200)] = "",
+    ) -> Any:
         return [entry.to_dict() for entry in await console.entries(who, view, q)]
 
     @router.get("/api/v1/conversations/{conversation_id}", summary="One conversation as the console shows it")

@@ -3,7 +3,7 @@
 conversations, operators all, the API token all); `/console/users` (operators:
 accounts and the audit log) and `GET /api/v1/audit`."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi.responses import RedirectResponse, Response
@@ -13,6 +13,8 @@ from bot.api.console_auth import ConsoleAuth, Principal
 from bot.api.console_pages import Pages
 from bot.runtime import Runtime
 from bot.seller_tasks import STATUSES, details_of, for_page, seller_tasks, visible_to
+
+Status = Literal["open", "done", "all"]
 
 
 def admin_router(runtime: Runtime, auth: ConsoleAuth, pages: Pages) -> APIRouter:
@@ -41,7 +43,7 @@ def admin_router(runtime: Runtime, auth: ConsoleAuth, pages: Pages) -> APIRouter
         return {**task, "status": "done", "done_by": who.name, "done_at": now.isoformat()}
 
     @router.get("/api/v1/tasks", summary="Seller tasks (price changes, lost orders, ...): status=open|done|all")
-    async def get_tasks(who: Annotated[Principal, Depends(api_people)], status: str = "all") -> Any:
+    async def get_tasks(who: Annotated[Principal, Depends(api_people)], status: Status = "all") -> Any:
         return await tasks_for(who, status)
 
     @router.post("/api/v1/tasks/{task_id}/done", summary="Mark a seller task done (who and when recorded)")
