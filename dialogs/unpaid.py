@@ -11,6 +11,7 @@ from typing import Any
 
 from dialogs.base import Dialog, DialogModel
 from dialogs.calendar import in_period
+from dialogs.experiment import CONTROL, control_percent, group_of
 from dialogs.model import parse_time
 
 ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
@@ -53,6 +54,12 @@ class UnpaidModel(DialogModel):
     # callbacks
     def plan_first_follow_up(self) -> None:
         unpaid = self.turn.policy.unpaid
+        percent = control_percent(self.turn.policy.raw)
+        if percent:
+            group = group_of(self.turn.order.order_id, percent)
+            self.turn.conversation.memory["experiment"] = group
+            if group == CONTROL:
+                return  # no journey message; events and the buyer's questions are still answered
         if self.first_order():
             self.turn.schedule("payment_help", self._placed() + unpaid.payment_help_after)
         else:
