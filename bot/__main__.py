@@ -18,15 +18,12 @@ def _run(settings: Settings) -> int:
     import uvicorn
 
     from bot.app import create_app
+    from bot.http_server import server_config
 
     policy = load_policy(settings.policy)
     asyncio.run(_check_store(settings))
     app = create_app(settings, policy)
-    config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level=settings.log_level.lower(),
-        lifespan="on", access_log=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, settings))
     server.run()
     return 0 if server.started else 1
 
