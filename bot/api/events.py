@@ -205,14 +205,6 @@ def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
         rows = await runtime.store.transcript(order_id, after)
         return [{"seq": seq, **entry.to_dict()} for seq, entry in rows]
 
-    @router.get(
-        "/tasks",
-        dependencies=[Depends(authorised)],
-        summary="Seller tasks (price changes, lost orders, hand-offs)",
-    )
-    async def get_tasks() -> Any:
-        return await runtime.store.tasks()
-
     return router
 
 
