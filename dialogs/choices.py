@@ -112,9 +112,7 @@ _ACTION_PATTERNS = {
     for lang in LANGUAGES
     if (pattern := phrase_pattern(table.get(lang, ()))) is not None
 }
-_ORDINAL_PATTERNS = {
-    lang: [phrase_pattern(words) for words in table] for lang, table in ORDINALS.items()
-}
+_ORDINAL_PATTERNS = {lang: [phrase_pattern(words) for words in table] for lang, table in ORDINALS.items()}
 #: a message longer than this is not a bare answer (a number, an ordinal)
 SHORT_ANSWER_TOKENS: Final = 4
 
@@ -162,9 +160,7 @@ def exact_choice(text: str, language: str | None, buttons: Sequence[dict[str, An
     return None
 
 
-def loose_choice(
-    text: str, language: str | None, match: IntentMatch, buttons: Sequence[dict[str, Any]]
-) -> str | None:
+def loose_choice(text: str, language: str | None, match: IntentMatch, buttons: Sequence[dict[str, Any]]) -> str | None:
     """The button a longer message most likely means: a phrase of one button, else the message's
     intent, else a yes or no that opens the message ("yes please, apply the discount")."""
     if not buttons:

@@ -10,8 +10,8 @@ import re
 from typing import TYPE_CHECKING
 
 from dialogs.base import Turn
-from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.choices import exact_choice, loose_choice, step_buttons
+from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.intents import Intent, detect_language, match_intent, mentions_escalation_words
 from dialogs.model import Button, Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status

@@ -11,7 +11,7 @@ from typing import Final
 
 from dialogs.intent_words import EMOJI_WORDS, SIDE_MARKERS
 
-MIN_FUZZY_LEN: Final = 5
+MIN_FUZZY_LEN: Final = 6
 
 _APOSTROPHES = re.compile(r"['’`´]")
 _CLAUSE_BREAK = re.compile(r"[.,;:!?¿¡()\n]+|\s[-–—]+\s|\bbut\b|\bpero\b|\bно\b")
@@ -39,7 +39,8 @@ def words(phrase: str) -> list[str]:
 
 
 _SIDE: Final = re.compile(
-    r"(?<!\w)(" + "|".join(sorted({" ".join(words(m)) for ms in SIDE_MARKERS.values() for m in ms}, key=len)[::-1])
+    r"(?<!\w)("
+    + "|".join(sorted({" ".join(words(m)) for ms in SIDE_MARKERS.values() for m in ms}, key=len)[::-1])
     + r")(?!\w)"
 )
 

@@ -75,9 +75,9 @@ SIDE_MARKERS: Final[dict[str, tuple[str, ...]]] = {
 # Hints of a message about something else (spam, taxes and duties, other shops): scored like an intent;
 # when they weigh the most, the message stays unknown.
 OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("customs duty!", "customs duties!", "duty!", "duties!", "import tax*!", "import fee*!", "vat!", "tax!", "taxes!",
-           "followers!", "visit my page!", "visit my profile!", "click here!", "earn money!", "what time is it!",
-           "do you sell!", "sell this on!", "on amazon!", "birthday!"),
+    "en": ("customs duty!", "customs duties!", "duty!", "duties!", "import tax*!", "import fee*!", "vat!", "tax!",
+           "taxes!", "followers!", "visit my page!", "visit my profile!", "click here!", "earn money!",
+           "what time is it!", "do you sell!", "sell this on!", "on amazon!", "birthday!"),
     "ru": ("пошлин*!", "таможенн* пошлин*!", "ндс!", "налог*!", "таможенн* сбор*!", "сборы!", "раскрутк*!",
            "подписчик*!", "переходи по ссылке!", "по ссылке!", "сколько времени!", "который час!",
            "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!"),

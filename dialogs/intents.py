@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from dialogs.intent_cues import CONCEPTS, CUE_RULES, CUE_WEIGHT, PRIORITIES, PRIORITY_MARGIN
 from dialogs.intent_phrases import BUYING_PHRASES
 from dialogs.intent_phrases_service import SERVICE_PHRASES
 from dialogs.intent_text import Clause, Vocabulary, compile_phrases, fold
@@ -88,9 +89,13 @@ _TABLES: Final = {**PHRASES, OFF_TOPIC_KEY: OFF_TOPIC}
 _PATTERNS: Final[dict[str, dict[str, list[tuple[str, re.Pattern[str]]]]]] = {
     lang: {key: found for key, table in _TABLES.items() if (found := _patterns(table, lang))} for lang in LANGUAGES
 }
+_CONCEPTS: Final[dict[str, dict[str, re.Pattern[str]]]] = {
+    lang: {name: p for name, table in CONCEPTS.items() if (p := compile_phrases(table.get(lang, ()))) is not None}
+    for lang in LANGUAGES
+}
 _VOCABULARY: Final[dict[str, Vocabulary]] = {
     lang: Vocabulary.build(
-        (p.rstrip("~!") for table in _TABLES.values() for p in table.get(lang, ())),
+        (p.rstrip("~!") for table in [*_TABLES.values(), *CONCEPTS.values()] for p in table.get(lang, ())),
         (fold(w) for w in (*LANGUAGE_WORDS.get(lang, "").split(), *NEGATIONS[lang])),
     )
     for lang in LANGUAGES
@@ -156,14 +161,34 @@ def _weight(mark: str, size: int) -> float:
     return WEAK_WEIGHT * plain if mark == "~" else plain + _TIERS[mark]
 
 
+def _cues(found: list[Clause], language: str) -> dict[str, float]:
+    """Intents read from two concepts in one message (the first one not negated), at the cue weight."""
+    negations, concepts = _NEGATIONS[language], _CONCEPTS[language]
+    lines = [(" ".join(c.tokens), c.side) for c in found]
+    cues: dict[str, float] = {}
+    for intent, rules in CUE_RULES.items():
+        for first, second in rules:
+            if first not in concepts or second not in concepts:
+                continue
+            anchors = [
+                side for line, side in lines for hit in concepts[first].finditer(line)
+                if intent not in NEGATABLE or not negations.intersection(line[: hit.start()].split()[-2:])
+            ]  # fmt: skip
+            if anchors and any(concepts[second].search(line) for line, _ in lines):
+                weight = CUE_WEIGHT * (SIDE_FACTOR if all(anchors) else 1.0)
+                cues[intent] = max(cues.get(intent, 0.0), weight)
+    return cues
+
+
 def _score(found: list[Clause], language: str, fuzzy: bool) -> dict[str, _Hit]:
     """Score every intent with one language's phrase table: best phrase weight plus a bonus for more hits."""
     negations = _NEGATIONS[language]
     if fuzzy:
         found = [Clause([_VOCABULARY[language].correct(t) for t in c.tokens], c.side) for c in found]
+    cues = _cues(found, language)
     hits: dict[str, _Hit] = {}
     for key, patterns in _PATTERNS[language].items():
-        weights: list[tuple[float, bool]] = []
+        weights: list[tuple[float, bool]] = [(cues[key], False)] if key in cues else []
         covered, first = 0, (len(found), 0)
         for number, clause in enumerate(found):
             line = " ".join(clause.tokens)
@@ -186,17 +211,35 @@ def _score(found: list[Clause], language: str, fuzzy: bool) -> dict[str, _Hit]:
 def _yes_no(hits: dict[str, _Hit], total: int) -> None:
     """Keep yes/no only for short answers made of them (or a decisive phrase such as "apply the discount");
     a message that is all yes/no words is that answer."""
+    greeting = hits.get(Intent.GREETING)
+    if greeting and len(hits) == 1 and greeting.covered * 2 < total:  # "hi, are you hiring?" is not a greeting
+        del hits[Intent.GREETING]
     yes, no = hits.get(Intent.YES), hits.get(Intent.NO)
+    content = any(key not in SMALL_TALK and key != OFF_TOPIC_KEY for key in hits)
     if yes and no:  # "no, it's fine as is": the first answer counts
         del hits[Intent.YES if yes.first > no.first else Intent.NO]
     covered = (yes.covered if yes else 0) + (no.covered if no else 0)
     for intent in (Intent.YES, Intent.NO):
         if (hit := hits.get(intent)) is None or hit.strong:
             continue
+        if hit.first == (0, 0) and not content:  # "no, leave it as it is": an answer, then a remark
+            continue
         if (total > YES_NO_MAX_TOKENS and covered < total) or covered * 2 < total:
             del hits[intent]
         elif covered >= total:
             hits[intent] = _Hit(hit.score / SMALL_TALK_PRIORITY + 0.5, hit.covered, hit.first)
+
+
+def _settle(hits: dict[str, _Hit]) -> set[str]:
+    """Apply the priorities between intents read in one message; returns the intents that lost that way."""
+    losers: set[str] = set()
+    for winner, loser in PRIORITIES:
+        won, lost = hits.get(winner), hits.get(loser)
+        if won and lost and won.score >= 1.0 and lost.score - won.score < PRIORITY_MARGIN:
+            if lost.score >= won.score:
+                hits[winner] = _Hit(lost.score + 0.01, won.covered, won.first, won.strong)
+            losers.add(loser)
+    return losers
 
 
 def _hits(text: str, found: list[Clause], language: str | None) -> tuple[dict[str, _Hit], str | None]:
@@ -227,6 +270,7 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch:
     off_topic = hits.pop(OFF_TOPIC_KEY, None)
     if not hits:
         return IntentMatch(Intent.UNKNOWN, 0.0, lang)
+    settled = _settle(hits)
     ranked = sorted(hits.items(), key=lambda kv: (-kv[1].score, _ORDER.index(Intent(kv[0]))))
     best, top = Intent(ranked[0][0]), ranked[0][1].score
     if (off_topic and off_topic.score >= top) or (top <= WEAK_WEIGHT and total > WEAK_ONLY_MAX_TOKENS):
@@ -237,7 +281,7 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch:
     alternative = None
     if len(ranked) > 1 and second >= 1.0 and top - second <= CLOSE_MARGIN:
         runner_up = Intent(ranked[1][0])
-        alternative = None if {best, runner_up} & SMALL_TALK else runner_up
+        alternative = None if {best, runner_up} & SMALL_TALK or runner_up in settled else runner_up
     confidence = round(strength * (0.5 + 0.5 * top / (top + second)), 3)
     return IntentMatch(best, confidence, lang, alternative)
 
