@@ -34,6 +34,7 @@ ACTION_INTENTS: Final[dict[str, frozenset[Intent]]] = {
     "all_good": frozenset({Intent.YES, Intent.THANKS}),
     "problem": frozenset({Intent.NO}),
     "not_working": frozenset({Intent.NOT_WORKING}),
+    "damaged_item": frozenset({Intent.DAMAGED_ITEM}),
 }
 
 # Words of the buttons (as buttons.toml labels them) and their paraphrases, for buttons whose meaning is

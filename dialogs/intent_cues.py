@@ -141,6 +141,7 @@ PRIORITIES: Final[tuple[tuple[str, str], ...]] = (
     ("wrong_item", "pay_later"),
     ("wrong_item", "paid_already"),
     ("not_working", "where_is_order"),
+    ("damaged_item", "where_is_order"),
     ("too_expensive", "where_is_order"),
     ("cancel", "too_expensive"),
     ("not_working", "pay_later"),
