@@ -30,12 +30,16 @@ def on_event(turn: Turn, event_type: str, occurred: datetime) -> None:
 
 
 def _default_dispute_deadline(turn: Turn, occurred: datetime) -> None:
-    """The platform gives 5 days to answer a dispute when it names no date."""
+    """The platform gives 5 days to answer a dispute when it names no date; the
+    seller's task says by when (the agents' card shows it too)."""
     dispute = turn.order.facts.get("dispute.opened", {})
     if not dispute.get("respond_by"):
         respond_by = occurred + turn.policy.guides.dispute_respond_within
         dispute["respond_by"] = respond_by.isoformat()
         dispute["respond_by_default"] = True
+    given = not dispute.get("respond_by_default")
+    turn.task("answer_dispute", order_id=turn.order.order_id, reason=dispute.get("reason", ""),
+              respond_by=dispute["respond_by"], date_given_by_platform=given)  # fmt: skip
 
 
 def _count_refund_only(turn: Turn, event_type: str) -> None:

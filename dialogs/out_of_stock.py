@@ -54,10 +54,10 @@ class OutOfStockModel(DialogModel):
         if paid is None:
             return {"kind": "unknown"}
         qty = missing.qty if missing else 1
-        difference = (price - paid) * qty
+        difference = ((price - paid) * qty).quantize(Decimal("0.01"))
         if difference <= 0:
             return {"kind": "same" if difference == 0 else "cheaper", "difference": str(-difference)}
-        covered = min(difference, self.turn.policy.guides.seller_absorbs_up_to)
+        covered = min(difference, self.turn.policy.guides.seller_absorbs_up_to.quantize(Decimal("0.01")))
         kind = "covered" if covered == difference else "extra"
         return {"kind": kind, "difference": str(difference), "covered": str(covered),
                 "buyer_pays": str(difference - covered)}  # fmt: skip

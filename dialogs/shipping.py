@@ -38,11 +38,11 @@ def product_kind(turn: Turn) -> str:
     return "clothing" if category in guides.clothing_categories else "other"
 
 
-#: the problems a buyer can pick, by kind of product (at most 3 buttons on WhatsApp)
+#: the problems a buyer can pick, by kind of product ("doesn't fit" is a return)
 PROBLEM_BUTTONS = {
-    "device": ["not_working", "damaged_item", "talk_to_person"],
+    "device": ["not_working", "damaged_item", "return_item", "talk_to_person"],
     "clothing": ["return_item", "damaged_item", "talk_to_person"],
-    "other": ["damaged_item", "return_item", "talk_to_person"],
+    "other": ["not_working", "damaged_item", "return_item", "talk_to_person"],
 }
 
 
@@ -86,13 +86,13 @@ class ShippingModel(DialogModel):
         return eta is not None and self.turn.now > eta
 
     def send_transit_update(self) -> None:
+        """Once per quiet stretch: the next tracking event starts a new one."""
         self.turn.say("shipping/transit_update", late=self.eta_passed(), **order_status(self.turn))
-        self._watch_transit()
 
     def apologise_for_delay(self) -> None:
+        self.turn.cancel("transit")  # the apology says it all; no "still on its way" beside it
         self.turn.say("shipping/transit_late", **order_status(self.turn))
         self.turn.task("check_parcel", order_id=self.turn.order.order_id, **self._tracking())
-        self._watch_transit()
 
     def _tracking(self) -> dict[str, Any]:
         shipped = self.turn.order.facts.get("order.shipped", {})
