@@ -11,6 +11,7 @@ from datetime import datetime
 
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
+from dialogs.choices import remember_step_buttons
 from dialogs.conversation import react_to_agent, react_to_buyer
 from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
 from dialogs.guide_rules import on_event as guide_rules_on_event
@@ -151,6 +152,7 @@ class DialogEngine:
             log.warning("inbound %s for unknown conversation %s ignored", inbound.trigger, inbound.conversation_id)
             return change
         turn = Turn(conversation, order, inbound, self.policy, now)
+        step_before = conversation.step
         if inbound.trigger == "order_event":
             self._on_event(turn, change)
         elif inbound.trigger == "follow_up_due":
@@ -159,6 +161,7 @@ class DialogEngine:
             react_to_agent(self, turn, change)
         else:
             react_to_buyer(self, turn, change)
+        remember_step_buttons(turn, step_before)
         self._materialise(turn, change)
         return change
 
@@ -182,6 +185,12 @@ class DialogEngine:
         if fired:
             conversation.step += 1
         return fired
+
+    def understands(self, conversation: Conversation, trigger: str) -> bool:
+        """Whether `trigger` would move the active dialog or start one (guards aside)."""
+        active = self.dialogs.get(conversation.dialog or "")
+        state = str(conversation.state or (active.initial if active else ""))
+        return (active is not None and active.accepts(state, trigger)) or trigger in self._starters
 
     def _on_event(self, turn: Turn, change: Commit) -> None:
         payload = turn.payload

@@ -11,6 +11,7 @@ from typing import Any
 
 from dialogs.base import Dialog, DialogModel
 from dialogs.calendar import in_period
+from dialogs.experiment import CONTROL, control_percent, group_of
 from dialogs.locale_text import number
 from dialogs.locale_text import percent as percent_text
 from dialogs.model import parse_time
@@ -57,6 +58,12 @@ class UnpaidModel(DialogModel):
         unpaid = self.turn.policy.unpaid
         if self.turn.policy.guides.confirmation:
             self.confirm_order()
+        percent = control_percent(self.turn.policy.raw)
+        if percent:
+            group = group_of(self.turn.order.order_id, percent)
+            self.turn.conversation.memory["experiment"] = group
+            if group == CONTROL:
+                return  # no journey message; events and the buyer's questions are still answered
         if self.first_order():
             self.turn.schedule("payment_help", self._placed() + unpaid.payment_help_after)
         else:
