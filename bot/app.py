@@ -18,6 +18,7 @@ from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
 from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.operations import mount_operations
 from bot.api.surface import harden
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
@@ -156,6 +157,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
         console = await mount_console(app, services, api_token(settings))
+        operations = mount_operations(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -165,6 +167,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
+            await operations.close()
             await console.close(services)
             await services.close()
 
