@@ -77,15 +77,17 @@ SIDE_MARKERS: Final[dict[str, tuple[str, ...]]] = {
 OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
     "en": ("customs duty!", "customs duties!", "duty!", "duties!", "import tax*!", "import fee*!", "vat!", "tax!",
            "taxes!", "followers!", "visit my page!", "visit my profile!", "click here!", "earn money!",
-           "what time is it!", "do you sell!", "sell this on!", "on amazon!", "birthday!"),
+           "what time is it!", "do you sell!", "sell this on!", "on amazon!", "birthday!", "return it",
+           "send it back"),
     "ru": ("пошлин*!", "таможенн* пошлин*!", "ндс!", "налог*!", "таможенн* сбор*!", "сборы!", "раскрутк*!",
            "подписчик*!", "переходи по ссылке!", "по ссылке!", "сколько времени!", "который час!",
-           "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!"),
+           "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!", "вернуть товар", "если захочу вернуть"),
     "es": ("impuesto*!", "arancel*!", "iva!", "tasa de importacion!", "seguidores!", "visita mi perfil!",
-           "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!"),
+           "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!", "devolver",
+           "devolverlo"),
     "pt": ("imposto*!", "taxa de importacao!", "taxa da receita!", "receita federal!", "seguidores!",
-           "acesse meu perfil!", "que horas sao!", "vendem no!", "mercado livre!", "aniversario!"),
+           "acesse meu perfil!", "que horas sao!", "vendem no!", "mercado livre!", "aniversario!", "devolver"),
     "fr": ("droits de douane!", "droit de douane!", "taxe*!", "tva!", "abonnes!", "visitez mon profil!",
-           "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!"),
+           "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!", "renvoyer", "retourner"),
 }
 # fmt: on
