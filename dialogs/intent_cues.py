@@ -99,10 +99,10 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
     "forgot": {
         "en": ("forgot", "forget", "didnt use", "didnt apply"),
-        "ru": ("забыл*"),
+        "ru": ("забыл*",),
         "es": ("olvide", "se me olvido", "se me paso"),
-        "pt": ("esqueci"),
-        "fr": ("oublie"),
+        "pt": ("esqueci",),
+        "fr": ("oublie",),
     },
     "coupon": {
         "en": ("coupon*", "promo*", "code", "voucher"),

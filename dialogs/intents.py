@@ -177,8 +177,8 @@ def _cues(found: list[Clause], language: str) -> dict[str, float]:
                 if intent not in NEGATABLE or not negations.intersection(line[: hit.start()].split()[-2:])
             ]  # fmt: skip
             if anchors and any(concepts[second].search(line) for line, _ in lines):
-                found = (weight[0] if weight else CUE_WEIGHT) * (SIDE_FACTOR if all(anchors) else 1.0)
-                cues[intent] = max(cues.get(intent, 0.0), found)
+                strength = (weight[0] if weight else CUE_WEIGHT) * (SIDE_FACTOR if all(anchors) else 1.0)
+                cues[intent] = max(cues.get(intent, 0.0), strength)
     return cues
 
 
