@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialogs.experiment import control_percent
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -235,6 +237,10 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
         )
         for i, p in enumerate(data.get("promotions", [{"name": "Double 11", "start": "11-11", "end": "11-18"}]))
     )
+    try:
+        control_percent(data)
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
     return Policy(
         unpaid=_unpaid(data.get("unpaid", {})),
         store_timezone=_zone(store.get("timezone", "Asia/Shanghai"), "store.timezone"),

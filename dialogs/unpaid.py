@@ -11,6 +11,7 @@ from typing import Any
 
 from dialogs.base import Dialog, DialogModel
 from dialogs.calendar import in_period
+from dialogs.experiment import CONTROL, control_percent, group_of
 from dialogs.locale_text import number
 from dialogs.locale_text import percent as percent_text
 from dialogs.model import parse_time
@@ -57,6 +58,12 @@ class UnpaidModel(DialogModel):
         unpaid = self.turn.policy.unpaid
         if self.turn.policy.guides.confirmation:
             self.confirm_order()
+        percent = control_percent(self.turn.policy.raw)
+        if percent:
+            group = group_of(self.turn.order.order_id, percent)
+            self.turn.conversation.memory["experiment"] = group
+            if group == CONTROL:
+                return  # no journey message; events and the buyer's questions are still answered
         if self.first_order():
             self.turn.schedule("payment_help", self._placed() + unpaid.payment_help_after)
         else:
@@ -64,7 +71,11 @@ class UnpaidModel(DialogModel):
 
     def confirm_order(self) -> None:
         """The guides' order confirmation: thanks, items, total, ships once paid."""
-        items = [{"title": i.title, "qty": i.qty, "price": self.turn.money(i.price)} for i in self.turn.order.items]
+        locale = self.turn.locale
+        items = [
+            {"title": i.title, "qty": number(i.qty, locale), "price": self.turn.money(i.price)}
+            for i in self.turn.order.items
+        ]
         self.turn.say("unpaid/confirmation", items=items)
 
     def send_payment_help(self) -> None:
@@ -198,7 +209,7 @@ class UnpaidModel(DialogModel):
             "praise": praise,
             "rating": rating,
             "large_order": quantity >= unpaid.large_order_quantity,
-            "quantity": quantity,
+            "quantity": number(quantity, self.turn.locale),
         }
 
 
