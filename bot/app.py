@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -32,7 +32,12 @@ from dialogs.policy import Policy, load_policy
 from dialogs.ports import Channel, Clock, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
 
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramDoor
+
 log = logging.getLogger("buyerbot")
+#: builds the Telegram door around the runtime (bot/integrations: a store's own bot's)
+TelegramDoorFactory = Callable[[Runtime], "TelegramDoor"]
 
 
 def channel_limits(policy: Policy, name: str) -> ChannelLimits:
@@ -74,7 +79,15 @@ class Services:
         await self.store.close()
 
 
-async def start_services(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> Services:
+async def start_services(
+    settings: Settings,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    *,
+    telegram_door: TelegramDoorFactory | None = None,
+) -> Services:
+    """Everything `buyerbot run` runs, started. `telegram_door` replaces the
+    door that polls with BUYERBOT_TELEGRAM_TOKEN (BuyerBot inside a store's bot)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
     store = await open_store(settings.store_url)
@@ -82,10 +95,10 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     channels: dict[str, Channel] = {"webchat": WebChatChannel()}
     extras: list[Any] = []
-    if settings.telegram_token:
+    if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
 
-        door = TelegramDoor(settings, runtime)
+        door = telegram_door(runtime) if telegram_door is not None else TelegramDoor(settings, runtime)
         channels["telegram"] = door.channel
         extras.append(door)
         if settings.agent_chat_id:
@@ -131,6 +144,20 @@ def api_token(settings: Settings) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+def include_routes(app: FastAPI, services: Services) -> None:
+    """The event API, the web chat, the console and the doors' routes, on `app`."""
+    settings = services.settings
+    app.state.services = services
+    app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
+    app.include_router(chat_router(services.runtime))
+    app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
+    for extra in services.extras:
+        router = getattr(extra, "router", None)
+        if router is not None:
+            app.include_router(router)
+    app.openapi_schema = None
+
+
 def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> FastAPI:
     holder: dict[str, Services] = {}
 
@@ -138,15 +165,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await start_services(settings, policy, clock)
         holder["services"] = services
-        app.state.services = services
-        app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
-        app.include_router(chat_router(services.runtime))
-        app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
-        for extra in services.extras:
-            router = getattr(extra, "router", None)
-            if router is not None:
-                app.include_router(router)
-        app.openapi_schema = None
+        include_routes(app, services)
         log.info("BuyerBot ready on %s (web chat at %s/chat)", settings.base_url, settings.base_url)
         try:
             yield
