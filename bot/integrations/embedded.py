@@ -21,7 +21,7 @@ from bot.app import Services, include_routes, start_services
 from bot.channels.telegram import TelegramDoor
 from bot.channels.telegram_intake import start_argument
 from bot.config import Settings, load_settings
-from bot.integrations.claims import ChatMode, UpdateClaims
+from bot.integrations.claims import ChatMode, UpdateClaims, answer_window
 from bot.rendering import Renderer
 from bot.runtime import Runtime
 from dialogs.policy import Policy, load_policy
@@ -73,6 +73,7 @@ class EmbeddedBuyerBot:
     ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.policy = policy or load_policy(self.settings.policy)
+        answer_window(self.policy)  # a wrong value stops the host at attach, not later
         self.clock, self.serve_http = clock, serve_http
         self.services: Services | None = None
         self.door: EmbeddedDoor | None = None

@@ -64,7 +64,8 @@ def attach(
         if await buyerbot.feed(to_aiogram_update(update, bot)):
             raise ApplicationHandlerStop  # stored: none of the store's handlers sees it
 
-    application.add_handler(TypeHandler(telegram.Update, on_update), group=group)
+    # block=True even under Defaults(block=False): ApplicationHandlerStop only works from a blocking handler
+    application.add_handler(TypeHandler(telegram.Update, on_update, block=True), group=group)
     host_init, host_stop, host_shutdown = application.post_init, application.post_stop, application.post_shutdown
 
     async def post_init(app: AnyApplication) -> None:

@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 warnings.filterwarnings("ignore", message=r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request", module=__name__)
 
 
-def _seconds(value: int | float | timedelta) -> int:
+def _retry_after(exc: ptb_error.RetryAfter) -> int:
+    with warnings.catch_warnings():  # PTB 22 warns that it will become a timedelta: both are read
+        warnings.simplefilter("ignore", DeprecationWarning)
+        value = exc.retry_after
     return int(value.total_seconds()) if isinstance(value, timedelta) else int(value)
 
 
@@ -44,7 +47,7 @@ def aiogram_error(method: TelegramMethod[Any], exc: ptb_error.TelegramError) -> 
     """PTB's exception as the aiogram exception the same Bot API answer gives."""
     message = exc.message
     if isinstance(exc, ptb_error.RetryAfter):
-        return TelegramRetryAfter(method=method, message=message, retry_after=_seconds(exc.retry_after))
+        return TelegramRetryAfter(method=method, message=message, retry_after=_retry_after(exc))
     if isinstance(exc, ptb_error.ChatMigrated):
         return TelegramMigrateToChat(method=method, message=message, migrate_to_chat_id=exc.new_chat_id)
     if isinstance(exc, ptb_error.Forbidden):

@@ -154,3 +154,42 @@ def test_a_restart_of_the_store_bot_loses_no_follow_up(
         assert texts(fake, OLGA, guide.text or "") == [guide.text]
     finally:
         bot.stop()
+
+
+@pytest.mark.parametrize("library", ["ptb", "aiogram"])
+def test_a_buyer_asks_for_a_person_and_the_agents_group_works_through_the_store_bot(
+    tmp_path: Path, fake: FakeTelegram, library: str
+) -> None:
+    bot = store_bot(tmp_path, fake, library)
+    try:
+        bot.post_event(placed_event("EM-3", first_order=False))
+        fake.user_sends(ANN, f"/start {link_token(bot, 'EM-3')}")
+        welcome = fake.next_message(ANN, 10)
+        press(fake, ANN, welcome, "Talk to a person")
+        assert "passing your chat" in reply(fake, ANN)
+        card = fake.wait_for(
+            lambda: next((m for m in fake.messages_to(GROUP) if "Order EM-3" in (m.text or "")), None),
+            10, what="the card in the agents' group",
+        )  # fmt: skip
+        thread = card.message_thread_id
+        assert thread is not None
+
+        def in_topic(containing: str) -> str:
+            found = fake.wait_for(
+                lambda: [m.text for m in fake.messages_to(GROUP, thread_id=thread) if containing in (m.text or "")],
+                10, what=f"{containing!r} in the topic",
+            )  # fmt: skip
+            return str(found[-1])
+
+        fake.user_sends(GROUP, "/claim", user_id=AGENT, first_name="Kim", message_thread_id=thread)
+        assert "took this chat" in in_topic("took this chat")
+        fake.user_sends(ANN, "hello? anyone?")  # a person owns the chat: theirs, not the echo's
+        assert in_topic("hello? anyone?") == "👤 Buyer: hello? anyone?"
+        fake.user_sends(GROUP, "Hi Ann, I'm Kim from the store.", user_id=AGENT, message_thread_id=thread)
+        assert reply(fake, ANN) == "Hi Ann, I'm Kim from the store."
+        fake.user_sends(ANN, "/catalog")  # the store's command still reaches the store
+        assert reply(fake, ANN) == "Our catalogue: solar lamps, desk lamps."
+        time.sleep(1)
+        assert fake.unread(ANN) == []
+    finally:
+        bot.stop()
