@@ -10,17 +10,17 @@ import contextlib
 import logging
 import socket
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
 
 import uvicorn
 from aiogram import Bot
 from aiogram.types import Update
 from fastapi import FastAPI
 
-from bot.app import Services, include_routes, start_services
+from bot.app import Services, create_app, start_services
 from bot.channels.telegram import TelegramDoor
 from bot.channels.telegram_intake import start_argument
 from bot.config import Settings, load_settings
+from bot.http_server import server_config
 from bot.integrations.claims import ChatMode, UpdateClaims, answer_window
 from bot.rendering import Renderer
 from bot.runtime import Runtime
@@ -30,6 +30,8 @@ from dialogs.ports import Clock
 log = logging.getLogger(__name__)
 #: a store write that fails is tried this many times before the update is given up
 FEED_ATTEMPTS = 3
+#: the HTTP surface gets this many 50 ms ticks to start
+HTTP_START_TICKS = 400
 
 
 class EmbeddedDoor(TelegramDoor):
@@ -204,19 +206,21 @@ class EmbeddedBuyerBot:
 
     # -- the event API ----------------------------------------------------------------
     async def _start_http(self, services: Services) -> None:
-        app = FastAPI(title="BuyerBot", version="0.1.0")
-        include_routes(app, services)
-
-        @app.get("/healthz", include_in_schema=False)
-        async def healthz() -> dict[str, Any]:
-            return {"ok": self.services is not None, "pending_follow_ups": services.scheduler.pending()}
-
+        """`buyerbot run`'s HTTP surface (event API, web chat, console, healthz)
+        around the running services, served on the host's loop."""
         settings = self.settings
+        app = create_app(settings, running=services)
         # bound here, so a port in use is an OSError for the host, not uvicorn's sys.exit
         sock = socket.create_server((settings.http_host, settings.http_port))
-        config = uvicorn.Config(
-            app, log_level=settings.log_level.lower(), lifespan="off", access_log=False,
-        )  # fmt: skip
-        self.http, self._server = app, _ServerInHost(config)
+        self.http, self._server = app, _ServerInHost(server_config(app, settings))
         self._server_task = asyncio.create_task(self._server.serve(sockets=[sock]), name="buyerbot-http")
+        for _ in range(HTTP_START_TICKS):
+            if self._server.started or self._server_task.done():
+                break
+            await asyncio.sleep(0.05)
+        if not self._server.started:
+            self._server.should_exit = True
+            await asyncio.gather(self._server_task, return_exceptions=True)
+            sock.close()
+            raise OSError(f"BuyerBot's HTTP surface did not start on {settings.base_url} (see the log)")
         log.info("BuyerBot's event API on %s", settings.base_url)
