@@ -1,6 +1,9 @@
-"""Shipping and after-sales service messages: shipped, at customs, delivered,
-then two days later "how did it go?". A review is asked for only after the
-buyer says they are happy; feedback gets thanks or a person."""
+"""Shipping and after-sales service messages: shipped, at customs (duties and
+paperwork where the policy says), a note when the parcel goes quiet, an apology
+and a seller task once the ETA has passed, delivered, then two days later a
+question that fits the product. A review is asked for only after the buyer says
+they are happy; a return is told who pays its shipping; feedback gets thanks or
+a person."""
 
 from __future__ import annotations
 

@@ -71,7 +71,11 @@ class UnpaidModel(DialogModel):
 
     def confirm_order(self) -> None:
         """The guides' order confirmation: thanks, items, total, ships once paid."""
-        items = [{"title": i.title, "qty": i.qty, "price": self.turn.money(i.price)} for i in self.turn.order.items]
+        locale = self.turn.locale
+        items = [
+            {"title": i.title, "qty": number(i.qty, locale), "price": self.turn.money(i.price)}
+            for i in self.turn.order.items
+        ]
         self.turn.say("unpaid/confirmation", items=items)
 
     def send_payment_help(self) -> None:
@@ -205,7 +209,7 @@ class UnpaidModel(DialogModel):
             "praise": praise,
             "rating": rating,
             "large_order": quantity >= unpaid.large_order_quantity,
-            "quantity": quantity,
+            "quantity": number(quantity, self.turn.locale),
         }
 
 

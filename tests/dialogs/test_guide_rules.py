@@ -5,9 +5,15 @@ customs, seasonal after-sales, return shipping, refund-only reviews, large order
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from dialogs.policy import PolicyError, load_policy, policy_from_dict
 from tests.dialogs.helpers import Harness
+
+ROOT = Path(__file__).resolve().parents[2]
 
 H = timedelta(hours=1)
 D = timedelta(days=1)
@@ -42,7 +48,7 @@ def test_the_order_is_confirmed_at_once_with_items_and_total_when_switched_on() 
     change = bot.placed(first_order=True, total=25.0)
     message = change.outbox[0]
     assert message.template == "unpaid/confirmation"
-    assert message.context["items"] == [{"title": "Lamp", "qty": 1, "price": "$25.00"}]
+    assert message.context["items"] == [{"title": "Lamp", "qty": "1", "price": "$25.00"}]
     assert message.context["total"] == "$25.00"
     assert bot.fire_all(2 * H) == ["unpaid/payment_help"]  # the journey goes on as before
 
@@ -250,7 +256,35 @@ def test_large_order_flag_in_the_nudge() -> None:
     bot = Harness({"unpaid": {"large_order_quantity": 10}})
     placed(bot, qty=10, price=2.0)
     change = bot.fire("nudge")
-    assert change.outbox[0].context["large_order"] is True and change.outbox[0].context["quantity"] == 10
+    assert change.outbox[0].context["large_order"] is True and change.outbox[0].context["quantity"] == "10"
     other = Harness({"unpaid": {"large_order_quantity": 10}})
     placed(other, qty=9, price=2.0)
     assert other.fire("nudge").outbox[0].context["large_order"] is False
+
+
+# -- the policy ---------------------------------------------------------------------------
+
+
+def test_the_shipped_policy_file_holds_every_guide_rule() -> None:
+    guides = load_policy(ROOT / "policy.toml").guides
+    assert guides.confirmation is True
+    assert (guides.transit_update_after, guides.dispute_respond_within) == (7 * D, 5 * D)
+    assert (guides.protection("BR"), guides.protection("ES"), guides.protection_warn_before) == (90 * D, 60 * D, 5 * D)
+    assert (guides.seasonal_window, guides.aftersales_window) == (15 * D, 90 * D)
+    assert (guides.free_returns_per_month, guides.refund_only_review_at) == (5, 3)
+    assert "BR" in guides.customs_duties and "BR" in guides.customs_declaration
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"customs": {"duties": ["BRA"]}},
+        {"returns": {"free_returns_per_month": -1}},
+        {"buyer_protection": {"countries": {"BR": "ninety days"}}},
+        {"out_of_stock": {"seller_absorbs_up_to": "a lot"}},
+    ],
+)
+def test_a_wrong_guide_rule_value_is_refused_with_its_name(bad: dict[str, Any]) -> None:
+    section = next(iter(bad))
+    with pytest.raises(PolicyError, match=section):
+        policy_from_dict(bad)
