@@ -2,7 +2,8 @@
 (installed by `make test` when missing), never a browser Playwright downloads.
 Fixtures: `browser` (one per test module: while Playwright's sync API runs,
 its event loop is the thread's, and asyncio tests of later modules must not
-meet it) and `phone` (a fresh 390x844 phone context and page per test). Used as a pytest plugin (see tests/conftest.py)."""
+meet it) and `phone` (a fresh 390x844 phone context and page per test).
+Used as a pytest plugin (see tests/conftest.py)."""
 
 from __future__ import annotations
 
