@@ -15,11 +15,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from bot.api.chat import chat_router
+from bot.api.chat import WebChat, chat_router
+from bot.api.chat_feed import feed_router
+from bot.api.chat_upload import upload_router
 from bot.api.console import console_router
 from bot.api.events import event_router
-from bot.channels.webchat import WebChatChannel
+from bot.channels.webchat import ChatHub, WebChatChannel
 from bot.config import Settings
+from bot.media import MediaFiles, UploadRules
 from bot.ratelimit import ChannelLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
@@ -59,6 +62,7 @@ class Services:
     sender: Sender
     scheduler: FollowUpScheduler
     channels: dict[str, Channel]
+    hub: ChatHub = field(default_factory=ChatHub)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: list[Any] = field(default_factory=list)
 
@@ -80,7 +84,9 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     store = await open_store(settings.store_url)
     await store.ping()
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
-    channels: dict[str, Channel] = {"webchat": WebChatChannel()}
+    hub = ChatHub()
+    runtime.on_commit.append(hub.on_commit)
+    channels: dict[str, Channel] = {"webchat": WebChatChannel(hub)}
     extras: list[Any] = []
     if settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
@@ -107,7 +113,7 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
     runtime.timer_sink = scheduler.apply
     runtime.upcoming = scheduler.upcoming
-    services = Services(settings, policy, store, runtime, sender, scheduler, channels, extras=extras)
+    services = Services(settings, policy, store, runtime, sender, scheduler, channels, hub, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     await runtime.start()
     await sender.recover()
@@ -140,7 +146,14 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         holder["services"] = services
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
-        app.include_router(chat_router(services.runtime))
+        files = MediaFiles(settings.media_root)
+        files.prepare()
+        store_name = str(services.policy.raw.get("store", {}).get("name", ""))
+        rules = UploadRules.from_policy(services.policy.raw)
+        chat = WebChat(services.runtime, settings.templates, services.hub, files, rules, store_name)
+        app.include_router(chat_router(chat))
+        app.include_router(feed_router(chat))
+        app.include_router(upload_router(chat, files, api_token(settings)))
         app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
         for extra in services.extras:
             router = getattr(extra, "router", None)
