@@ -104,6 +104,11 @@ class StoredMedia:
         """How dialogs, evidence bundles and agents refer to it."""
         return f"webchat:{self.id}"
 
+    @property
+    def filename(self) -> str:
+        ext = next((name for name, (_, mime) in FORMATS.items() if mime == self.mime_type), "bin")
+        return f"{self.kind}-{self.id[:8]}.{'jpg' if ext == 'jpeg' else ext}"
+
     def payload(self) -> dict[str, Any]:
         return {"kind": self.kind, "file_id": self.file_id, "mime_type": self.mime_type, "size": self.size}
 

@@ -7,7 +7,7 @@
   const store = window.localStorage;
   const S = {session: store.getItem("buyerbot.session"), order: store.getItem("buyerbot.order"),
              lang: store.getItem("buyerbot.language") || (navigator.language || "en").slice(0, 2),
-             words: {}, orders: [], limits: {}, stream: null, live: 0, withPerson: false, pending: [], typingTimer: 0};
+             words: {}, orders: [], limits: {}, others: 0, stream: null, live: 0, withPerson: false, pending: [], typingTimer: 0};
   const w = (key, vars) => {
     let text = key.split(".").reduce((o, k) => (o && o[k] !== undefined ? o[k] : undefined), S.words);
     if (typeof text !== "string") text = key.startsWith("errors.") ? w("errors.server") : "";
@@ -169,7 +169,7 @@
 
   function show(m) {
     if ($("log").querySelector(`[data-seq="${m.seq}"]`)) return;
-    if (m.author === "buyer") settlePending(m); else hideTyping();
+    if (m.author === "buyer") settlePending(m); else { S.others += 1; hideTyping(); }
     const item = bubble(m.author, m.name);
     item.dataset.seq = m.seq;
     if (m.text) { const text = document.createElement("div"); text.className = "text"; linkify(text, m.text); item.append(text); }
@@ -225,7 +225,7 @@
   }
 
   function queue(job) {
-    job.order = S.order; job.client_id = newId(); job.attempt = 0;
+    job.order = S.order; job.client_id = newId(); job.attempt = 0; job.othersBefore = S.others;
     job.node = bubble("buyer");
     job.node.classList.add("pending");
     if (job.kind === "file") job.node.append(Object.assign(document.createElement("div"), {className: "text", textContent: `${w(job.file.type.startsWith("video/") ? "video" : "photo")}: ${job.file.name}`}));
@@ -240,6 +240,7 @@
 
   async function attempt(job) {
     job.attempt += 1;
+    delete job.failedFor;
     job.state.className = "meta"; job.state.textContent = w("sending");
     try {
       if (job.kind === "file") {
@@ -250,7 +251,7 @@
       }
       job.sent = true;
       job.state.textContent = w("sent");
-      showTyping();
+      if (S.others === job.othersBefore) showTyping();  // no answer yet
     } catch (e) {
       const retry = e.status === 0 || e.status >= 500 || e.status === 429;
       failed(job, e.code, retry);
@@ -258,6 +259,7 @@
   }
 
   function failed(job, code, retry) {
+    job.failedFor = code;
     job.state.className = "fail";
     job.state.textContent = `${w("not_sent")} ${w(`errors.${code}`, S.limits)}`;
     if (job.item) { delete job.item.dataset.sending; setButtons(job.item); }
@@ -271,7 +273,8 @@
   }
 
   function settlePending(m) {
-    const index = S.pending.findIndex((job) => job.sent && job.order === S.order &&
+    // the server's copy may come before the answer to the send itself
+    const index = S.pending.findIndex((job) => job.order === S.order && !job.failedFor &&
       (job.kind === "file" ? m.media.length > 0 : job.kind === "press" ? Boolean(m.pressed) : m.text === job.body.text));
     if (index < 0) return;
     const [job] = S.pending.splice(index, 1);
