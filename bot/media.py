@@ -119,6 +119,12 @@ def media_id_of(file_id: str) -> str | None:
     return media_id if prefix == "webchat" and MEDIA_ID.match(media_id) else None
 
 
+def agent_url(file_id: str) -> str | None:
+    """Where agents (the console) see a web chat upload; None for other channels' files."""
+    media_id = media_id_of(file_id)
+    return f"/api/v1/media/{media_id}" if media_id else None
+
+
 class MediaFiles:
     """One directory: `<id>` holds the bytes, `<id>.json` what they are and whose."""
 

@@ -53,11 +53,11 @@ class Turn:
         made = tuple(b if isinstance(b, Button) else Button(action=b) for b in buttons)
         self.intents.append(Say(template, {**self.base_context(), **context}, made))
 
-    def schedule(self, name: str, due_at: datetime, *, urgent: bool = False) -> None:
-        self.intents.append(Schedule(name, due_at, urgent))
+    def schedule(self, name: str, due_at: datetime, *, urgent: bool = False, internal: bool = False) -> None:
+        self.intents.append(Schedule(name, due_at, urgent, internal))
 
-    def schedule_in(self, name: str, delay: timedelta, *, urgent: bool = False) -> None:
-        self.schedule(name, self.now + delay, urgent=urgent)
+    def schedule_in(self, name: str, delay: timedelta, *, urgent: bool = False, internal: bool = False) -> None:
+        self.schedule(name, self.now + delay, urgent=urgent, internal=internal)
 
     def cancel(self, *names: str) -> None:
         self.intents.extend(Cancel(name) for name in names)

@@ -127,6 +127,36 @@ def postpone_for_quiet_hours(due: datetime, tz: ZoneInfo, quiet_start: time, qui
     return _resolve_local(end_day, quiet_end, tz, not_before=_to_utc(due))
 
 
+def in_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
+    return postpone_for_quiet_hours(at, tz, quiet_start, quiet_end) != at
+
+
+#: a message moved out of the night before a deadline goes this long before the night begins
+EVENING_LEAD = timedelta(hours=1)
+
+
+def advance_before_quiet_hours(
+    due: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time, not_before: datetime
+) -> datetime:
+    """`due` moved EARLIER, into the buyer's last day-time window before it, when
+    it falls in the quiet hours: an hour before the night began (never before
+    that day-time window opened). When that moment has passed already
+    (`not_before`), now if it is day-time, else the end of this night."""
+    _require_aware(due)
+    if not in_quiet_hours(due, tz, quiet_start, quiet_end):
+        return due
+    local = due.astimezone(tz)
+    night_day = local.date() if local.time() >= quiet_start else local.date() - timedelta(days=1)
+    night_begins = _resolve_local(night_day, quiet_start, tz)
+    day_begins = _resolve_local(night_day if quiet_start > quiet_end else night_day - timedelta(days=1), quiet_end, tz)
+    moved = max(night_begins - EVENING_LEAD, day_begins)
+    if moved >= not_before:
+        return moved
+    if not in_quiet_hours(not_before, tz, quiet_start, quiet_end):
+        return not_before
+    return postpone_for_quiet_hours(not_before, tz, quiet_start, quiet_end)
+
+
 @lru_cache(maxsize=512)
 def _holiday_dates(country: str, year: int) -> frozenset[date]:
     try:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from dialogs.base import Dialog, Turn
-from dialogs.calendar import buyer_timezone, postpone_for_quiet_hours
+from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
 from dialogs.conversation import react_to_agent, react_to_buyer
 from dialogs.handoff import hand_off
 from dialogs.model import (
@@ -229,7 +229,7 @@ class DialogEngine:
             if isinstance(intent, Say):
                 change.outbox.append(self._message(turn, intent, len(change.outbox)))
             elif isinstance(intent, Schedule):
-                due = intent.due_at if intent.urgent else self._after_quiet_hours(turn.order, intent.due_at)
+                due = self._due(turn, intent)
                 change.timers_set = [t for t in change.timers_set if t.name != intent.name]
                 change.timers_set.append(Timer(conversation.id, intent.name, due))
                 if intent.name in change.timers_cancelled:
@@ -270,6 +270,12 @@ class DialogEngine:
             address=conversation.address,
         )
 
-    def _after_quiet_hours(self, order: Order, due: datetime) -> datetime:
-        tz = buyer_timezone(order.buyer.country, order.buyer.timezone)
-        return postpone_for_quiet_hours(due, tz, self.policy.quiet_start, self.policy.quiet_end)
+    def _due(self, turn: Turn, schedule: Schedule) -> datetime:
+        """Internal work runs at any hour; a buyer message waits for the
+        buyer's morning, or, when it must precede a deadline, moves earlier."""
+        policy, tz = self.policy, turn.buyer_tz
+        if schedule.internal:
+            return schedule.due_at
+        if schedule.urgent:
+            return advance_before_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end, turn.now)
+        return postpone_for_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end)

@@ -34,6 +34,7 @@ class Intent(StrEnum):
     STILL_DECIDING = "still_deciding"
     CANCEL = "cancel"
     WHERE_IS_ORDER = "where_is_order"
+    DAMAGED_ITEM = "damaged_item"
     NOT_WORKING = "not_working"
     TALK_TO_PERSON = "talk_to_person"
     YES = "yes"

@@ -45,6 +45,9 @@ class Buyer:
     first_order: bool = False
     telegram_chat_id: int | None = None
     whatsapp_phone: str | None = None
+    #: the order's phone and delivery postal code: facts a stranger cannot look up
+    phone: str | None = None
+    postal_code: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +59,8 @@ class Buyer:
             "first_order": self.first_order,
             "telegram_chat_id": self.telegram_chat_id,
             "whatsapp_phone": self.whatsapp_phone,
+            "phone": self.phone,
+            "postal_code": self.postal_code,
         }
 
     @classmethod
@@ -251,8 +256,11 @@ class Schedule:
 
     name: str
     due_at: datetime
-    #: quiet hours may postpone it; urgent ones (deadlines) go out regardless
+    #: a buyer message that must precede a deadline: quiet hours move it EARLIER,
+    #: into the buyer's last day-time window before it (never into the night)
     urgent: bool = False
+    #: internal work (a hand-off, a seller task): runs at any hour
+    internal: bool = False
 
 
 @dataclass(frozen=True)

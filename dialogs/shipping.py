@@ -51,9 +51,6 @@ class ShippingModel(DialogModel):
     def ask_what_is_wrong(self) -> None:
         self.turn.say("shipping/what_is_wrong", ["not_working", "damaged_item", "talk_to_person"])
 
-    def escalate_damage(self) -> None:
-        hand_off(self.turn, "damaged_item")
-
     def feedback_positive(self) -> bool:
         return int(self.turn.order.facts.get("feedback.left", {}).get("stars", 0)) >= 4
 
@@ -89,8 +86,6 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "answered_problem", "source": [S.DELIVERED, S.CHECKING], "dest": S.ASKING_PROBLEM,
      "after": "ask_what_is_wrong"},
     {"trigger": "answered_no", "source": S.CHECKING, "dest": S.ASKING_PROBLEM, "after": "ask_what_is_wrong"},
-    {"trigger": "answered_damaged_item", "source": S.ASKING_PROBLEM, "dest": S.ESCALATED,
-     "after": "escalate_damage"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.FEEDBACK_THANKED, "conditions": "feedback_positive",
      "after": "thank_for_feedback"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.ESCALATED, "after": "escalate_feedback"},

@@ -108,6 +108,7 @@ def sample(language: str) -> dict[str, Any]:
         "need_video": True,
         "need_photo": True,
         "bad_link": False,
+        "damaged": False,
         # out_of_stock
         "missing_title": "Wireless earbuds X2 (black)",
         "alternatives": [
@@ -153,12 +154,14 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     ],
     "common/welcome_bound": [{"buyer_name": ""}],
     "device_video/missing": [
-        {"need_video": v, "need_photo": p, "bad_link": b}
+        {"need_video": v, "need_photo": p, "bad_link": b, "damaged": d}
         for v in (True, False)
         for p in (True, False)
         for b in (True, False)
-        if v or p or b
+        for d in (True, False)
+        if (v or p or b) and not (d and v)
     ],
+    "device_video/thanks_evidence": [{"damaged": True}],
     "out_of_stock/apology": [
         {"alternatives": []},
         {"alternatives": [{"title": "Earbuds Lite", "url": "", "price": None}]},

@@ -26,8 +26,7 @@ from bot.rendering import parse_callback
 from bot.runtime import Runtime
 from dialogs.model import LANGUAGES, Inbound
 
-STATIC = Path(__file__).with_name("static")
-ASSETS = {"chat.js": "text/javascript", "chat.css": "text/css"}
+PAGE = Path(__file__).with_name("chat.html")  # its script and styles: bot/static/chat.{js,css}
 CHANNEL = "webchat"
 MAX_TEXT = 4096
 MAX_BODY = 16 * 1024
@@ -104,13 +103,7 @@ def chat_router(chat: WebChat) -> APIRouter:
     @router.get("/chat", include_in_schema=False)
     async def page() -> FileResponse:
         headers = {"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache"}
-        return FileResponse(STATIC / "chat.html", media_type="text/html", headers=headers)
-
-    @router.get("/chat/static/{name}", include_in_schema=False)
-    async def asset(name: str) -> FileResponse:
-        if name not in ASSETS:
-            raise fail(404, "not_found")
-        return FileResponse(STATIC / name, media_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
+        return FileResponse(PAGE, media_type="text/html", headers=headers)
 
     @router.get("/chat/words/{language}", summary="The web chat page's words in a language (en, ru, es, pt, fr)")
     async def words(language: str) -> Any:

@@ -69,5 +69,5 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
 def check_session(session: str) -> str:
     """Only ids the server made look like this; anything shorter is refused."""
     if not SESSION.match(session):
-        raise fail(422, "bad_session")
+        raise fail(404, "unknown_session")
     return session

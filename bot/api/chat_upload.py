@@ -3,25 +3,22 @@ counted while it streams to disk (413 past the policy's limit for its kind),
 judged by its first bytes (415 when it is not an allowed format), stored
 under a name the server makes, and handed to the dialogs as media. Files are
 served back only to a session bound to their order, and to agents
-(`/api/v1/media/{id}` with the API token or the console's cookie)."""
+(`/api/v1/media/{id}`: the API token or a console login)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Cookie, Header, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse
 
 from bot.api.chat import CHANNEL, WebChat
 from bot.api.chat_body import fail
-from bot.api.chat_views import message_view
-from bot.media import FORMATS, SNIFF_BYTES, MediaFiles, StoredMedia, sniff
+from bot.media import FORMATS, SNIFF_BYTES, MediaFiles, StoredMedia, agent_url, media_id_of, sniff
 from dialogs.model import Inbound
 
-CONSOLE_COOKIE = "buyerbot_console"
 SERVED_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
                   "Content-Security-Policy": "default-src 'none'; media-src 'self'; img-src 'self'"}  # fmt: skip
 
@@ -64,10 +61,10 @@ def _allowed(head: bytes, chat: WebChat) -> str:
     return fmt
 
 
-def upload_router(chat: WebChat, files: MediaFiles, api_token: str) -> APIRouter:
+def upload_router(chat: WebChat, files: MediaFiles, agents: Callable[..., Awaitable[Any]]) -> APIRouter:
+    """`agents`: the dependency that lets the store's people in (the console's)."""
     router = APIRouter()
     runtime = chat.runtime
-    console_cookie = hashlib.sha256(f"console:{api_token}".encode()).hexdigest()
 
     @router.post(
         "/chat/api/upload",
@@ -94,35 +91,24 @@ def upload_router(chat: WebChat, files: MediaFiles, api_token: str) -> APIRouter
             raise fail(404, "not_found")
         return _serve(*found)
 
-    @router.get("/api/v1/media/{media_id}", summary="A buyer's uploaded file, for agents", responses={401: {}, 404: {}})
-    async def agent_file(
-        media_id: str,
-        authorization: Annotated[str | None, Header()] = None,
-        buyerbot_console: Annotated[str | None, Cookie()] = None,
-    ) -> FileResponse:
-        scheme, _, token = (authorization or "").partition(" ")
-        by_token = scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), api_token.encode())
-        # an <img> in the console sends the cookie only (SameSite=Strict: never from another site)
-        by_cookie = hmac.compare_digest((buyerbot_console or "").encode(), console_cookie.encode())
-        if not (by_token or by_cookie):
-            raise fail(401, "unauthorised")
+    @router.get("/api/v1/media/{media_id}", summary="A buyer's uploaded file, for agents",
+                dependencies=[Depends(agents)], responses={401: {}, 404: {}})  # fmt: skip
+    async def agent_file(media_id: str) -> FileResponse:
         found = files.get(media_id)
         if found is None:
             raise fail(404, "not_found")
         return _serve(*found)
 
     @router.get("/api/v1/orders/{order_id}/media", summary="Files the buyer sent about an order, oldest first",
-                responses={401: {}})  # fmt: skip
-    async def order_media(order_id: str, authorization: Annotated[str | None, Header()] = None) -> Any:
-        scheme, _, token = (authorization or "").partition(" ")
-        if not (scheme.lower() == "bearer" and hmac.compare_digest(token.encode(), api_token.encode())):
-            raise fail(401, "unauthorised")
+                dependencies=[Depends(agents)], responses={401: {}})  # fmt: skip
+    async def order_media(order_id: str) -> Any:
         listed = []
-        for seq, entry in await runtime.store.transcript(order_id):
-            for item in message_view(seq, entry, "")["media"]:
-                media_id = item["url"].split("/")[-1].split("?")[0]
-                listed.append({"at": entry.at.isoformat(), "kind": item["kind"], "mime_type": item["mime_type"],
-                               "file_id": f"webchat:{media_id}", "url": f"/api/v1/media/{media_id}"})  # fmt: skip
+        for _, entry in await runtime.store.transcript(order_id):
+            for item in entry.media:
+                media_id = media_id_of(str(item.get("file_id", "")))
+                if media_id:
+                    listed.append({"at": entry.at.isoformat(), "kind": item.get("kind"), "file_id": item["file_id"],
+                                   "mime_type": item.get("mime_type"), "url": agent_url(item["file_id"])})  # fmt: skip
         return listed
 
     return router

@@ -88,15 +88,6 @@ def test_buyer_saying_it_does_not_work_starts_the_video_dialog() -> None:
     assert bot.said[-1] == "device_video/ask_evidence"
 
 
-def test_a_dispute_escalates_no_later_than_two_days_before_its_deadline() -> None:
-    bot = paid()
-    bot.event("aftersales.opened", reason="not_working")
-    respond_by = bot.clock.current + 3 * D
-    bot.event("dispute.opened", reason="not_working", respond_by=respond_by.isoformat())
-    assert bot.timers["agent"].due_at == respond_by - 2 * D
-    assert bot.fire_all(2 * D)[-1] == "common/handoff"
-
-
 def test_a_dispute_elsewhere_hands_to_a_person_at_once() -> None:
     bot = paid()
     bot.event("dispute.opened", reason="not_received")
