@@ -146,8 +146,10 @@ async def conversation_view(
     rows = await store.transcript(conversation_id)
     view.last_seq = rows[-1][0] if rows else 0
     for seq, entry in rows:
-        pressed = PRESSED.match(entry.text) if entry.author == "buyer" and not entry.pressed else None
-        text = label(pressed[1], conversation.language) if pressed else entry.text
+        # older entries name a press "[action]"; newer ones carry its label (and "[photo]" is a file)
+        old_press = entry.author == "buyer" and not entry.pressed and not entry.media
+        pressed = PRESSED.match(entry.text) if old_press else None
+        text = _label_or(label, pressed[1], conversation.language, entry.text) if pressed else entry.text
         links = re.findall(r"https?://\S+", entry.text)
         uploads = [(m.get("kind"), agent_url(str(m.get("file_id", "")))) for m in entry.media]
         view.lines.append({
@@ -174,6 +176,13 @@ async def conversation_view(
         since = handed_off_at(conversation, now)
         view.deadlines["answer by"] = add_working_time(since, rules.response_within, rules.hours).isoformat()
     return view
+
+
+def _label_or(label: Any, action: str, language: str, fallback: str) -> str:
+    try:
+        return str(label(action, language))
+    except LookupError:  # "[photo]" of a Telegram buyer, an action no longer labelled
+        return fallback
 
 
 def _history(order: Order) -> list[tuple[str, str]]:

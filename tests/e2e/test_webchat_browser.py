@@ -15,7 +15,7 @@ import pytest
 
 from tests.browser import phone_context
 from tests.e2e.process import BotProcess
-from tests.e2e.webchat_helpers import ALWAYS_OPEN, agent_replies, event, place_order, png, transcript, webm
+from tests.e2e.webchat_helpers import ALWAYS_OPEN, AUTH, agent, agent_replies, event, place_order, png, transcript, webm
 
 pytestmark = pytest.mark.slow
 BOT = Path(__file__).resolve().parents[2] / "bot"
@@ -104,7 +104,8 @@ def test_device_dialog_on_a_phone_with_a_photo_a_video_a_button_and_a_live_agent
     assert question.get_by_role("button", name="No, la repito").is_disabled()
     said(buyer, "bot", "ya tenemos todo lo necesario")
 
-    agent_replies(bot, "D-100", "Marta", "Hola, soy Marta. Ya vi el vídeo: le enviamos otra lámpara.")
+    marta = agent(bot, "Marta")
+    agent_replies(marta, "D-100", "Hola, soy Marta. Ya vi el vídeo: le enviamos otra lámpara.")
     reply = bubbles(buyer, "agent").first
     expect_text(reply, "le enviamos otra lámpara")
     expect_text(reply.locator(".who"), "Marta · equipo de la tienda")
@@ -115,10 +116,13 @@ def test_device_dialog_on_a_phone_with_a_photo_a_video_a_button_and_a_live_agent
     assert [m["text"] for m in wrote][-1] == "Sí, se ve"  # agents read the label too
     kinds = [item["kind"] for m in wrote for item in m["media"]]
     assert kinds == ["video", "photo"]
-    listed = httpx.get(
-        f"{bot.url}/api/v1/orders/D-100/media", headers={"Authorization": "Bearer test-token-0123456789"}
-    )
-    assert [m["kind"] for m in listed.json()] == ["video", "photo"]
+    listed = httpx.get(f"{bot.url}/api/v1/orders/D-100/media", headers=AUTH).json()
+    assert [m["kind"] for m in listed] == ["video", "photo"]  # the order's files, for the store's people
+    # the console shows them inline, to a logged-in person only
+    page = marta.page("/console/c/D-100").text
+    assert f'<video src="{listed[0]["url"]}"' in page and f'<img src="{listed[1]["url"]}"' in page
+    assert marta.page(listed[1]["url"]).headers["content-type"] == "image/png"
+    assert httpx.get(f"{bot.url}{listed[1]['url']}").status_code == 401
     evidence = bot.order("D-100")["order"]["facts"]["evidence"]
     assert len(evidence["videos"]) == len(evidence["photos"]) == 1 and evidence["packaging"] is True
 

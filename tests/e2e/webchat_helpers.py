@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tests.e2e.console_env import Person, add_user
 from tests.e2e.process import TOKEN, BotProcess, placed_event, simple_event
 
 ALWAYS_OPEN = """
@@ -87,9 +88,14 @@ def event(bot: BotProcess, order_id: str, kind: str, **data: Any) -> None:
     assert bot.post_event(simple_event(order_id, kind, **data)).status_code == 202
 
 
-def agent_replies(bot: BotProcess, order_id: str, agent: str, text: str) -> None:
-    response = httpx.post(f"{bot.url}/api/v1/conversations/{order_id}/reply", json={"agent": agent, "text": text},
-                          headers=AUTH, timeout=10)  # fmt: skip
+def agent(bot: BotProcess, name: str) -> Person:
+    """A person of the store, logged in to the console (made with `buyerbot users`)."""
+    add_user(bot, name, "agent")
+    return Person(bot, name)
+
+
+def agent_replies(person: Person, order_id: str, text: str) -> None:
+    response = person.api("POST", f"/api/v1/conversations/{order_id}/reply", json={"text": text})
     assert response.status_code == 202, response.text
 
 
