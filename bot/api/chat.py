@@ -29,7 +29,7 @@ from dialogs.model import LANGUAGES, Inbound
 PAGE = Path(__file__).with_name("chat.html")  # its script and styles: bot/static/chat.{js,css}
 CHANNEL = "webchat"
 MAX_TEXT = 4096
-MAX_BODY = 16 * 1024
+MAX_BODY = 32 * 1024  # as the body-limit middleware allows for /chat/api/
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 #: the page runs only its own files; it may show only the bot's own images and videos
 PAGE_POLICY = (

@@ -198,3 +198,25 @@ def expect_text(locator: Any, text: str) -> None:
     page = locator.page
     handle = locator.element_handle(timeout=WAIT)
     page.wait_for_function("([el, text]) => el.textContent.includes(text)", arg=[handle, text], timeout=WAIT)
+
+
+def test_a_send_that_fails_is_shown_and_retried_until_it_is_taken(bot: BotProcess, buyer: Any) -> None:
+    buyer.goto(place_order(bot, "E-1", "Lámpara solar", language="es"))
+    said(buyer, "bot", "E-1")
+    failures = []
+
+    def flaky(route: Any) -> None:
+        if not failures:  # the first try is lost on the way
+            failures.append(route.request.url)
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    buyer.route("**/chat/api/messages", flaky)
+    buyer.locator("#text").fill("¿dónde está mi paquete?")
+    buyer.get_by_role("button", name="Enviar", exact=True).click()
+    expect_text(buyer.locator("#log .fail"), "No enviado")
+    expect_text(bubbles(buyer, "bot").last, "E-1")  # the retry went through and was answered
+    said(buyer, "buyer", "¿dónde está mi paquete?")
+    buyer.wait_for_function("() => !document.querySelector('#log .pending')", timeout=WAIT)
+    assert [m["text"] for m in transcript(bot, "E-1") if m["author"] == "buyer"] == ["¿dónde está mi paquete?"]
