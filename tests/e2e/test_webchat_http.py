@@ -7,13 +7,14 @@ catch-up from the last event seen."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.process import BotProcess
+from tests.e2e.process import BotProcess, WebBuyer, simple_event
 from tests.e2e.webchat_helpers import ALWAYS_OPEN, place_order, png, transcript
 
 pytestmark = pytest.mark.slow
@@ -122,3 +123,28 @@ def test_the_live_stream_catches_up_from_the_last_event_seen(bot: BotProcess) ->
                 break
     assert ids and ids[0] > seqs[0]  # nothing already seen is sent again
     assert state["order_id"] == "L-1" and state["store"] == "Lumen Store" and state["status"] == "placed"
+
+
+def test_damaged_goods_on_the_web_chat_photos_first_then_a_person(bot: BotProcess, tmp_path: Path) -> None:
+    session = session_for(bot, "G-1")
+    for kind, data in (("order.paid", {}), ("order.delivered", {}), ("aftersales.opened", {"reason": "damaged"})):
+        assert bot.post_event(simple_event("G-1", kind, **data)).status_code == 202
+    buyer = WebBuyer(bot.url, session)
+    assert "arrived damaged" in next_text(buyer, "arrived damaged")
+    assert upload(bot, session, png(tmp_path / "damage.png").read_bytes()).status_code == 202
+    question = next_with(buyer, lambda m: any(b["data"].startswith("packaging_shown:") for b in m["buttons"]))
+    buyer.presses(question, "packaging_shown")
+    next_text(buyer, "person from our team")
+    evidence = bot.order("G-1")["order"]["facts"]["evidence"]
+    assert evidence["photos"][0].startswith("webchat:") and evidence["packaging"] is True
+
+
+def next_with(buyer: WebBuyer, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    while True:  # next_reply fails after its own bound
+        message = buyer.next_reply(timeout=20)
+        if wanted(message):
+            return message
+
+
+def next_text(buyer: WebBuyer, text: str) -> str:
+    return str(next_with(buyer, lambda m: text in m["text"])["text"])
