@@ -1,7 +1,11 @@
 """Real Chromium for tests, through Playwright: Debian's /usr/bin/chromium
 (installed by `make test` when missing), never a browser Playwright downloads.
-Fixtures: `browser` (one per test session) and `phone` (a fresh 390x844 phone
-context and page per test). Used as a pytest plugin (see tests/conftest.py)."""
+Fixtures: `browser` (one per test module) and `phone` (a fresh 390x844 phone
+context and page per test). Used as a pytest plugin (see tests/conftest.py).
+
+Module-scoped on purpose: Playwright's sync API keeps an event loop running in
+the main thread while it is open, and the async tests of other modules need
+that thread free (pytest-asyncio starts its own loop there)."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ CHROMIUM = os.environ.get("BUYERBOT_CHROMIUM") or shutil.which("chromium") or "/
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):
