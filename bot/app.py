@@ -18,6 +18,7 @@ from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
 from bot.api.console import console_router
 from bot.api.events import event_router
+from bot.api.link_requests import link_request_router
 from bot.api.surface import harden
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
@@ -153,6 +154,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
+        app.include_router(link_request_router(services.runtime, api_token(settings)))
         app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
         for extra in services.extras:
             router = getattr(extra, "router", None)
