@@ -16,7 +16,7 @@ from fastapi import FastAPI
 
 from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
-from bot.api.console import console_router
+from bot.api.console_setup import mount_console
 from bot.api.events import event_router
 from bot.api.link_requests import link_request_router
 from bot.api.surface import harden
@@ -139,6 +139,8 @@ def body_limits(settings: Settings) -> BodyLimits:
     limits.declare("/api/v1/events", settings.max_event_bytes)
     limits.declare("/chat/api/", 32 * KIB, prefix=True)
     limits.declare("/api/v1/conversations/", 32 * KIB, prefix=True)
+    limits.declare("/console/", 32 * KIB, prefix=True)
+    limits.declare("/login", 8 * KIB)
     limits.declare("/telegram/webhook", MIB)
     limits.declare("/whatsapp/webhook", MIB)
     return limits
@@ -155,7 +157,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
         app.include_router(link_request_router(services.runtime, api_token(settings)))
-        app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
+        console = await mount_console(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -165,6 +167,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
+            await console.close(services)
             await services.close()
 
     app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)

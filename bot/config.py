@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     agent_chat_id: int | None = None
     agent_ids: str = ""
 
+    #: hours a console login lasts
+    console_session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    #: serve /metrics on this port without a token (0: only on the main port, behind the API token)
+    metrics_port: int = Field(0, ge=0, le=65535)
+    #: `text` or `json` (one JSON object per line)
+    log_format: Literal["text", "json"] = "text"
+
     @field_validator("store_url")
     @classmethod
     def _known_store(cls, value: str) -> str:
