@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-LABEL_WIDTH = 190
+LABEL_WIDTH = 215
 ROW = 28
 
 
@@ -26,7 +26,7 @@ def daily_columns(
     """Stacked columns per day: `keys` from the bottom up, scaled to the busiest day."""
     plot = height - 20
     top = max((sum(int(day[k]) for k in keys) for day in daily), default=0) or 1
-    step = width / max(len(daily), 1)
+    step = min(width / max(len(daily), 1), 48.0)
     columns = []
     for n, day in enumerate(daily):
         y = float(plot)
