@@ -11,7 +11,10 @@ from datetime import datetime
 
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
+from dialogs.choices import remember_step_buttons
 from dialogs.conversation import react_to_agent, react_to_buyer
+from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
+from dialogs.guide_rules import on_event as guide_rules_on_event
 from dialogs.handoff import hand_off
 from dialogs.model import (
     Cancel,
@@ -149,6 +152,7 @@ class DialogEngine:
             log.warning("inbound %s for unknown conversation %s ignored", inbound.trigger, inbound.conversation_id)
             return change
         turn = Turn(conversation, order, inbound, self.policy, now)
+        step_before = conversation.step
         if inbound.trigger == "order_event":
             self._on_event(turn, change)
         elif inbound.trigger == "follow_up_due":
@@ -157,6 +161,7 @@ class DialogEngine:
             react_to_agent(self, turn, change)
         else:
             react_to_buyer(self, turn, change)
+        remember_step_buttons(turn, step_before)
         self._materialise(turn, change)
         return change
 
@@ -164,6 +169,8 @@ class DialogEngine:
     def fire(self, turn: Turn, trigger: str) -> bool:
         """Fire on the active dialog; start a dialog that starts on `trigger`."""
         conversation = turn.conversation
+        if trigger in AFTERSALES_TRIGGERS and answer_outside_window(turn, trigger):
+            return True  # after the after-sales window: an honest answer, the seller decides
         active = self.dialogs.get(conversation.dialog or "")
         fired = active.fire(turn, trigger) if active else False
         if active and fired and active.is_final(conversation.state):
@@ -179,6 +186,12 @@ class DialogEngine:
             conversation.step += 1
         return fired
 
+    def understands(self, conversation: Conversation, trigger: str) -> bool:
+        """Whether `trigger` would move the active dialog or start one (guards aside)."""
+        active = self.dialogs.get(conversation.dialog or "")
+        state = str(conversation.state or (active.initial if active else ""))
+        return (active is not None and active.accepts(state, trigger)) or trigger in self._starters
+
     def _on_event(self, turn: Turn, change: Commit) -> None:
         payload = turn.payload
         # a clock ahead of ours must not plan follow-ups from the future
@@ -190,6 +203,7 @@ class DialogEngine:
             return  # nothing to talk about before we know the buyer
         if payload["type"] == "order.placed":
             self._adopt_buyer(conversation, order)
+        guide_rules_on_event(turn, payload["type"], occurred)
         fired = self.fire(turn, trigger_for(payload["type"]))
         if payload["type"] == "dispute.opened" and not fired:
             hand_off(turn, "dispute")  # answered within the platform's deadline: a person now
@@ -216,6 +230,9 @@ class DialogEngine:
             log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
             return
         turn.cancel(name)
+        if name in INTERNAL_TIMERS:  # seller work: whoever owns the chat
+            protection_due(turn)
+            return
         if turn.conversation.ownership is not Ownership.BOT:
             # a timer armed before the hand-off committed: pause it like the others
             turn.conversation.memory.setdefault("paused_timers", {})[name] = 0.0

@@ -1,11 +1,9 @@
 """Real Chromium for tests, through Playwright: Debian's /usr/bin/chromium
 (installed by `make test` when missing), never a browser Playwright downloads.
-Fixtures: `browser` (one per test module) and `phone` (a fresh 390x844 phone
-context and page per test). Used as a pytest plugin (see tests/conftest.py).
-
-Module-scoped on purpose: Playwright's sync API keeps an event loop running in
-the main thread while it is open, and the async tests of other modules need
-that thread free (pytest-asyncio starts its own loop there)."""
+Fixtures: `browser` (one per test module: while Playwright's sync API runs,
+its event loop is the thread's, and asyncio tests of later modules must not
+meet it) and `phone` (a fresh 390x844 phone context and page per test).
+Used as a pytest plugin (see tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -13,6 +13,7 @@ from bot.api.console import Console, console_router
 from bot.api.console_admin import admin_router
 from bot.api.console_auth import ConsoleAuth
 from bot.api.console_pages import Pages
+from bot.api.dashboard import dashboard_router
 from bot.live import LiveHub
 from bot.rendering import Renderer
 from bot.storage.console_store import ConsoleStore, open_console_store
@@ -46,4 +47,5 @@ async def mount_console(app: FastAPI, services: Services, api_token: str) -> Con
     app.include_router(auth.router(pages))
     app.include_router(console_router(console))
     app.include_router(admin_router(runtime, auth, pages))
+    app.include_router(dashboard_router(runtime, auth, pages, rules.hours.tz))
     return ConsoleParts(store, auth, pages, hub, console)

@@ -38,6 +38,10 @@ class BuyerIn(BaseModel):
     #: (the last 4 digits of this phone, or the delivery postal code); never shown
     phone: str | None = Field(None, max_length=32)
     postal_code: str | None = Field(None, max_length=16)
+    #: the buyer's returns this calendar month (who pays return shipping)
+    returns_this_month: int | None = Field(None, ge=0)
+    #: refund-only requests this buyer made before (the repeated-refund review)
+    refund_only_requests: int | None = Field(None, ge=0)
 
 
 class ItemIn(BaseModel):
@@ -47,6 +51,14 @@ class ItemIn(BaseModel):
     qty: int = Field(1, ge=1)
     price: float = Field(ge=0)
     stock_left: int | None = Field(None, ge=0)
+    #: buyers' average rating of the item, out of 5 ("rated 4.8 of 5" only when given)
+    rating: float | None = Field(None, ge=0, le=5)
+    #: the store's own best seller ("one of our best sellers" only when true)
+    best_seller: bool = False
+    #: e.g. devices, electronics, clothing, shoes: picks fitting questions
+    category: str = Field("", max_length=60)
+    #: seasonal goods: after-sales open only a short time after delivery
+    seasonal: bool = False
 
 
 class TotalIn(BaseModel):

@@ -152,7 +152,8 @@ def test_simulator_prints_the_silent_buyers_story() -> None:
     result = run_cli("simulate", "scenarios/silent_buyer_abandoned.yaml")
     assert result.returncode == 0
     bot_lines = [line for line in result.stdout.splitlines() if "  bot: " in line]
-    assert len(bot_lines) == 3 and "task: kind=order_lost" in result.stdout
+    # the order confirmation, the payment guide, the nudge and the offer
+    assert len(bot_lines) == 4 and "task: kind=order_lost" in result.stdout
 
 
 def test_events_import_reads_jsonl_and_csv_through_the_api(client: TestClient, tmp_path: Path) -> None:

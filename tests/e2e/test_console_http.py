@@ -125,7 +125,7 @@ def test_tasks_are_open_until_someone_marks_them_done(bot: BotProcess) -> None:
     olga = Person(bot, "olga")
     olga.act("T-1", "offer", percent="5")
     buyer.presses(buyer.next_reply(), "accept_offer")
-    assert "5%" in buyer.next_reply()["text"]
+    assert "19.00" in buyer.next_reply()["text"]
 
     open_tasks = wait_for(lambda: [t for t in olga.api("GET", "/api/v1/tasks?status=open").json()
                                    if t["kind"] == "adjust_price"])  # fmt: skip
