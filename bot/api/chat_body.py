@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ValidationError
 
+from bot.api.errors import short_errors
+
 M = TypeVar("M", bound=BaseModel)
 SESSION = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
@@ -56,9 +58,8 @@ async def read_json(request: Request, model: type[M], limit: int) -> M:
         raise fail(422, "bad_text")
     try:
         return model.model_validate(data)
-    except ValidationError as exc:
-        where = ".".join(str(p) for p in exc.errors()[0]["loc"]) or "body"
-        raise HTTPException(422, {"code": "bad_request", "field": where[:64]}) from None
+    except ValidationError as exc:  # the fields named, the input echoed only as a short excerpt
+        raise HTTPException(422, short_errors(exc.errors())) from None
 
 
 def body_schema(model: type[BaseModel]) -> dict[str, Any]:
