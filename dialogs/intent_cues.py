@@ -232,6 +232,7 @@ PRIORITIES: Final[tuple[tuple[str, str], ...]] = (
     ("cancel", "too_expensive"),
     ("not_working", "pay_later"),
     ("how_to_pay", "where_is_order"),
+    ("payment_failed", "where_is_order"),
     ("paid_already", "pay_later"),
     ("payment_failed", "pay_later"),
     ("payment_failed", "still_deciding"),
