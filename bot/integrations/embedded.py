@@ -9,7 +9,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 import uvicorn
 from aiogram import Bot
@@ -67,13 +68,15 @@ class EmbeddedBuyerBot:
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings | Mapping[str, Any] | None = None,
         *,
         policy: Policy | None = None,
         clock: Clock | None = None,
         serve_http: bool = True,
     ) -> None:
-        self.settings = settings if settings is not None else load_settings()
+        if settings is None or isinstance(settings, Mapping):
+            settings = load_settings(**(settings or {}))  # BUYERBOT_* of the environment, then these
+        self.settings = settings
         self.policy = policy or load_policy(self.settings.policy)
         answer_window(self.policy)  # a wrong value stops the host at attach, not later
         self.clock, self.serve_http = clock, serve_http
@@ -111,7 +114,10 @@ class EmbeddedBuyerBot:
             self.services = None
             await services.close()
             raise
-        log.info("BuyerBot attached to the store's bot @%s", (await bot.get_me()).username)
+        try:
+            log.info("BuyerBot attached to the store's bot @%s", (await bot.get_me()).username)
+        except Exception as exc:  # only the log line needs it
+            log.info("BuyerBot attached to the store's bot (getMe failed: %r)", exc)
 
     async def stop(self) -> None:
         services, self.services = self.services, None
