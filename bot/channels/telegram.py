@@ -21,6 +21,7 @@ from bot.channels.telegram_send import DirectReplies, TelegramChannel, make_bot
 from bot.config import Settings
 from bot.rendering import Renderer
 from bot.runtime import Runtime
+from bot.storage.guard import open_guard, store_url_of
 
 __all__ = ["TelegramChannel", "TelegramDoor", "bot_username"]
 
@@ -35,7 +36,8 @@ class TelegramDoor:
         self.bot = bot if bot is not None else make_bot(settings)
         self.channel = TelegramChannel(self.bot)
         self.replies = DirectReplies(self.bot)
-        self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot)
+        self.guard = open_guard(store_url_of(runtime.store, settings))
+        self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot, self.guard)
         self.webhook = settings.telegram_mode == "webhook"
         self.router: APIRouter | None = webhook_router(self) if self.webhook else None
         self._task: asyncio.Task[None] | None = None
@@ -51,6 +53,7 @@ class TelegramDoor:
             await asyncio.gather(self._task, return_exceptions=True)
         await self.replies.stop()
         await self.bot.session.close()
+        await self.guard.close()
 
     # -- polling ------------------------------------------------------------
     async def poll(self) -> None:
