@@ -36,8 +36,9 @@ HTTP_START_TICKS = 400
 
 
 class EmbeddedDoor(TelegramDoor):
-    """The Telegram door on the host's bot: no polling, no webhook of its own,
-    and the host's HTTP session is the host's to close."""
+    """The Telegram door on the host's bot: no polling, no webhook of its own
+    (the host's HTTP session is the host's to close: `TelegramDoor` leaves a
+    Bot it was handed open)."""
 
     def __init__(self, settings: Settings, runtime: Runtime, bot: Bot) -> None:
         super().__init__(settings.model_copy(update={"telegram_mode": "polling"}), runtime, bot=bot)
@@ -47,9 +48,9 @@ class EmbeddedDoor(TelegramDoor):
         self.replies.start()
 
     async def stop(self) -> None:
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(TimeoutError):  # the last direct replies, if they go out soon
             await asyncio.wait_for(self.replies.drained(), 2.0)
-        await self.replies.stop()
+        await super().stop()
 
 
 class _ServerInHost(uvicorn.Server):
