@@ -18,6 +18,8 @@ from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
 from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.link_requests import link_request_router
+from bot.api.operations import mount_operations
 from bot.api.surface import harden
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
@@ -172,7 +174,9 @@ def create_app(
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
+        app.include_router(link_request_router(services.runtime, api_token(settings)))
         console = await mount_console(app, services, api_token(settings))
+        operations = mount_operations(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -182,6 +186,7 @@ def create_app(
         try:
             yield
         finally:
+            await operations.close()
             await console.close(services)
             if running is None:
                 await services.close()
