@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -18,6 +18,8 @@ from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
 from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.link_requests import link_request_router
+from bot.api.operations import mount_operations
 from bot.api.surface import harden
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
@@ -34,7 +36,12 @@ from dialogs.policy import Policy, load_policy
 from dialogs.ports import Channel, Clock, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
 
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramDoor
+
 log = logging.getLogger("buyerbot")
+#: builds the Telegram door around the runtime (bot/integrations: a store's own bot's)
+TelegramDoorFactory = Callable[[Runtime], "TelegramDoor"]
 
 
 def channel_limits(policy: Policy, name: str) -> ChannelLimits:
@@ -76,7 +83,15 @@ class Services:
         await self.store.close()
 
 
-async def start_services(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> Services:
+async def start_services(
+    settings: Settings,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    *,
+    telegram_door: TelegramDoorFactory | None = None,
+) -> Services:
+    """Everything `buyerbot run` runs, started. `telegram_door` replaces the
+    door that polls with BUYERBOT_TELEGRAM_TOKEN (BuyerBot inside a store's bot)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
     store = await open_store(settings.store_url)
@@ -84,10 +99,10 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     channels: dict[str, Channel] = {"webchat": WebChatChannel()}
     extras: list[Any] = []
-    if settings.telegram_token:
+    if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
 
-        door = TelegramDoor(settings, runtime)
+        door = telegram_door(runtime) if telegram_door is not None else TelegramDoor(settings, runtime)
         channels["telegram"] = door.channel
         extras.append(door)
         if settings.agent_chat_id:
@@ -145,17 +160,23 @@ def body_limits(settings: Settings) -> BodyLimits:
     return limits
 
 
-def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, policy: Policy | None = None, clock: Clock | None = None, *, running: Services | None = None
+) -> FastAPI:
+    """The HTTP surface; its lifespan starts and stops the services, or
+    serves `running` ones that their owner stops (BuyerBot inside a store's bot)."""
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await start_services(settings, policy, clock)
+        services = running if running is not None else await start_services(settings, policy, clock)
         holder["services"] = services
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
+        app.include_router(link_request_router(services.runtime, api_token(settings)))
         console = await mount_console(app, services, api_token(settings))
+        operations = mount_operations(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -165,8 +186,10 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
+            await operations.close()
             await console.close(services)
-            await services.close()
+            if running is None:
+                await services.close()
 
     app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     harden(app, settings, body_limits(settings))

@@ -13,6 +13,7 @@ from dialogs.base import Turn
 from dialogs.choices import exact_choice, loose_choice, step_buttons
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.intents import Intent, detect_language, match_intent, mentions_escalation_words
+from dialogs.link_requests import answer_link, attempts_exceeded, is_link_action, moves_by_number, request_link
 from dialogs.model import Button, Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status
 
@@ -29,9 +30,18 @@ ANSWER_WORDS = frozenset({Intent.YES, Intent.NO, Intent.THANKS, Intent.GREETING,
 
 def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     conversation, payload, trigger = turn.conversation, turn.payload, turn.inbound.trigger
+    if trigger == "binding_locked":
+        attempts_exceeded(turn, change)
+        return
+    if moves_by_number(turn):  # never moved by the order-number path: asked for instead
+        request_link(turn, change)
+        return
     if payload.get("channel") and payload.get("address"):
         conversation.channel, conversation.address = payload["channel"], str(payload["address"])
         conversation.unreachable = False
+    if trigger == "button_pressed" and is_link_action(str(payload.get("action", ""))):
+        answer_link(turn, change, str(payload["action"]), "buyer")
+        return
     if trigger == "buyer_unreachable":
         conversation.unreachable = True
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", "buyer unreachable"))
@@ -180,3 +190,5 @@ def react_to_agent(engine: DialogEngine, turn: Turn, change: Commit) -> None:
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", f"handed back by {agent}"))
     elif trigger == "agent_offered":
         engine.fire(turn, "agent_offered")
+    elif trigger == "agent_answered_link" and is_link_action(str(payload.get("action", ""))):
+        answer_link(turn, change, str(payload["action"]), agent)

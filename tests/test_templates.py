@@ -94,6 +94,7 @@ def sample(language: str) -> dict[str, Any]:
         "locked": False,
         "attempts_left": 2,
         "retry_minutes": 60,
+        "via": "telegram",
         # order_status()
         "status": "shipped",
         "carrier": "Cainiao",
@@ -192,6 +193,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"locked": False, "attempts_left": ABSENT, "retry_minutes": ABSENT},
     ],
     "common/welcome_bound": [{"buyer_name": ""}],
+    "common/link_pending": [{"status": s} for s in STATUSES],
     "device_video/missing": [
         {"need_video": v, "need_photo": p, "bad_link": b, "damaged": d}
         for v in (True, False)
