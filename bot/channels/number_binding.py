@@ -98,7 +98,7 @@ class NumberBinding:
         number = order_number_in(text) if len(text) <= 80 else None
         if number is None:
             requested = await self.guard.get(request_key, now)
-            return await self._pending(requested) if requested else Outcome("common/start_help")
+            return await self._pending(request_key, requested) if requested else Outcome("common/start_help")
         locked = await self._locked(chat_key, number, now)
         if locked is not None:
             return locked
@@ -131,8 +131,9 @@ class NumberBinding:
             return Outcome("", {"bound": number})  # the welcome comes through the outbox
         if (conversation.channel, conversation.address) == (self.channel, address):
             return Outcome("", {"bound": number})
-        await self.guard.put(request_key, number, now, self.limits.request_ttl)
-        return await self._pending(number)
+        requested = f"{number}|{request}"
+        await self.guard.put(request_key, requested, now, self.limits.request_ttl)
+        return await self._pending(request_key, requested)
 
     async def _failure(self, chat_key: str, number: str, known: bool, now: float) -> Outcome:
         tries = await self.guard.hit(chat_key, now, self.limits.chat_window)
@@ -153,9 +154,14 @@ class NumberBinding:
         source = f"bindlock:{number}:{int(until)}"
         await self.runtime.submit(Inbound(number, "binding_locked", payload, source, self.runtime.clock.now()))
 
-    async def _pending(self, number: str) -> Outcome:
+    async def _pending(self, request_key: str, requested: str) -> Outcome:
         """A read-only status for a chat whose link request waits: no transcript, no personal data."""
-        _, order = await self.store.load(number)
+        number, _, request = requested.partition("|")
+        conversation, order = await self.store.load(number)
+        asked = conversation.memory.get("link_requests", {}).get(request, {}) if conversation else {}
+        if asked.get("state") == "refused":
+            await self.guard.delete(request_key)
+            return Outcome("common/binding_failed", {"locked": False})
         status = order.status if order is not None else "unknown"
         return Outcome("common/link_pending", {"order_id": number, "status": status})
 

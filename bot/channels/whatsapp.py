@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.rendering import Renderer, parse_callback
 from bot.runtime import Runtime
 from bot.storage.guard import open_guard, store_url_of
+from dialogs.intents import detect_language
 from dialogs.model import Inbound, OutboxStatus
 from dialogs.policy import Policy
 from dialogs.ports import RenderedMessage
@@ -136,10 +137,19 @@ class WhatsAppDoor:
         outcome = await self.binding.says(message.sender, message.text if not message.media else "")
         if not outcome.template:
             return  # bound: the welcome comes through the outbox
-        text = self.renderer.text(outcome.template, "en", dict(outcome.context), CHANNEL)
+        text = self.renderer.text(outcome.template, await self._language(message), dict(outcome.context), CHANNEL)
         result = await self.channel.send(message.sender, RenderedMessage(text))
         if not result.ok:
             log.warning("binding reply to %s failed: %s", message.sender, result.error)
+
+    async def _language(self, message: WaMessage) -> str:
+        """The language this number last wrote in (WhatsApp tells none), else English."""
+        key, now = f"wa:lang:{message.sender}", self.runtime.clock.now().timestamp()
+        detected = detect_language(message.text) if message.text else None
+        if detected:
+            await self.guard.put(key, detected, now, 86400.0)
+            return detected
+        return await self.guard.get(key, now) or "en"
 
     # -- statuses -------------------------------------------------------------
     async def on_status(self, status: WaStatus) -> None:

@@ -70,7 +70,8 @@ def fake() -> Iterator[FakeTelegram]:
 
 
 def embedded(tmp_path: Path, clock: MovableClock) -> EmbeddedBuyerBot:
-    settings = Settings(store_url=f"sqlite:///{tmp_path}/s.sqlite3", agent_chat_id=GROUP, api_token="t" * 20)
+    """Settings given as a mapping over the BUYERBOT_* environment, as a store may."""
+    settings = {"store_url": f"sqlite:///{tmp_path}/s.sqlite3", "agent_chat_id": GROUP, "api_token": "t" * 20}
     return EmbeddedBuyerBot(settings, policy=policy_from_dict(POLICY), clock=clock, serve_http=False)
 
 

@@ -155,7 +155,7 @@ async def test_outside_the_window_templates_by_language_or_held(rig: Rig) -> Non
     result = await rig.channel.send(PHONE, RenderedMessage("free text", (), en.id))
     spec = rig.fake.messages_to(PHONE)[-1].body["template"]
     assert result.ok and spec["name"] == "payment_reminder" and spec["language"] == {"code": "en"}
-    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "$20.00"]
+    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "US$20.00"]
     ru = await rig.seed("O-4", phone="+79001234567", wrote_ago=timedelta(hours=30), language="ru")
     assert (await rig.channel.send("+79001234567", RenderedMessage("x", (), ru.id))).ok
     assert rig.fake.messages_to("+79001234567")[-1].body["template"]["name"] == "payment_reminder_ru"
@@ -229,6 +229,27 @@ async def test_binding_by_order_number_never_reveals_an_order_nor_moves_a_bound_
     assert change is not None and change.conversation.address == "+10000000001"  # not moved
     (notice,) = change.outbox
     assert notice.template == "common/link_requested" and notice.address == "+10000000001"
+
+
+async def test_the_bound_number_refuses_and_the_asking_number_learns_nothing_more(rig: Rig) -> None:
+    owner, stranger = "+10000000012", "+34611222333"
+    await rig.seed("O-12", phone=owner)
+    await rig.post(rig.fake.text(stranger, "hola, mi pedido es O-12"))
+    assert "últimos 4 dígitos" in rig.fake.messages_to(stranger)[-1].text  # in the language they wrote in
+    await rig.post(rig.fake.text(stranger, "0012"))
+    assert "O-12" in rig.fake.messages_to(stranger)[-1].text
+    (asked,) = await rig.store.pending_inbound()
+    change = await rig.door.runtime.engine.handle(rig.store, asked)
+    assert change is not None
+    refuse = next(b["action"] for b in change.outbox[0].buttons if b["action"].startswith("lk_no."))
+    await rig.post(rig.fake.button_reply(owner, f"{refuse}:unpaid:O-12", message_id="m-refuse"))
+    (pressed,) = [i for i in await rig.store.pending_inbound() if i.trigger == "button_pressed"]
+    change = await rig.door.runtime.engine.handle(rig.store, pressed)
+    assert change is not None and [m.template for m in change.outbox] == ["common/link_refused"]
+    assert change.conversation.address == owner
+    await rig.post(rig.fake.text(stranger, "¿y ahora?"))
+    assert rig.fake.messages_to(stranger)[-1].text.startswith("Lo siento")
+    assert await rig.store.bound("whatsapp", stranger) == []
 
 
 async def test_a_replayed_message_of_an_unbound_number_is_not_handled_again_after_a_restart(rig: Rig) -> None:
