@@ -199,7 +199,13 @@ async def test_messages_become_inbounds_once(rig: Rig) -> None:
         assert (await rig.post(payload)).status_code == 200
     pressed, video, document = await rig.store.pending_inbound()
     assert (pressed.trigger, pressed.source_id, pressed.conversation_id) == ("button_pressed", "wa:m1", "O-8")
-    assert pressed.payload == {"channel": "whatsapp", "address": PHONE, "action": "paid_already", "dialog": "unpaid"}
+    assert pressed.payload == {
+        "channel": "whatsapp",
+        "address": PHONE,
+        "action": "paid_already",
+        "dialog": "unpaid",
+        "label": data[:20],
+    }  # the title the buyer saw (the fake's default)
     assert video.trigger == "buyer_message" and video.payload["text"] == "it does not turn on"
     assert video.payload["media"] == [{"kind": "video", "file_id": "V1", "mime_type": "video/mp4"}]
     assert document.payload["media"][0]["kind"] == "document"

@@ -41,9 +41,11 @@ async def test_hand_off_and_back_resumes_at_the_same_step() -> None:
     lines = [line for line in await replay("handoff_and_back") if line.author != "task"]
     handoff = next(i for i, line in enumerate(lines) if line.author == "bot" and "una persona" in line.text)
     after = [line.author for line in lines[handoff + 1 :]]
-    # the buyer writes while a person owns the chat: no bot reply; the agent's text is relayed;
-    # after the hand-back the interrupted step (the nudge) comes, and nothing else
-    assert after == ["buyer", "agent", "agent", "bot", "agent", "bot"]
+    # the buyer writes while a person owns the chat: told once that a person answers soon (the
+    # team is at work); the agent's text is relayed; after the hand-back the interrupted step
+    # (the nudge) comes, and nothing else
+    assert after == ["buyer", "bot", "agent", "agent", "bot", "agent", "bot"]
+    assert "le responderá aquí pronto" in lines[handoff + 2].text
     assert lines[-1].text.splitlines()[1].startswith("Pague el pedido SIM-6001")
     assert lines[-1].offset.total_seconds() == 27 * 3600  # 11 h left at the hand-off, re-planned from 16 h
 

@@ -29,7 +29,13 @@ def test_silent_first_time_buyer_gets_guide_nudge_offer_then_silence(bot: BotPro
     assert "linked to your order W-1" in buyer.next_reply()["text"]
     guide = buyer.next_reply()
     assert "Step-by-step help" in guide["text"]
-    assert [b["label"] for b in guide["buttons"]] == ["I've paid", "Payment failed", "Talk to a person"]
+    assert [b["label"] for b in guide["buttons"]] == [
+        "Payment guide",
+        "I've paid",
+        "Payment failed",
+        "Talk to a person",
+    ]
+    assert guide["buttons"][0]["url"] == "https://sale.aliexpress.com/pay-help.htm"  # the help is a link button
     assert "Pay for order W-1 now" in buyer.next_reply()["text"]
     offer = buyer.next_reply()
     assert "3% off" in offer["text"] and "US$19.40 in total" in offer["text"]
