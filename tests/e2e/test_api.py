@@ -142,6 +142,7 @@ def test_cli_refuses_an_unknown_store_scheme(tmp_path: Path) -> None:
 def test_policy_check_prints_the_timeline_and_rejects_a_bad_duration(tmp_path: Path) -> None:
     good = run_cli("policy", "check", str(ROOT / "policy.toml"))
     assert good.returncode == 0 and "+   12h  hesitation nudge" in good.stdout
+    assert "buyer protection: 60d after shipping (BR 90d)" in good.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text('[unpaid]\nnudge_after = "twelve hours"\n', encoding="utf-8")
     result = run_cli("policy", "check", str(bad))
