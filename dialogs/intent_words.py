@@ -22,6 +22,9 @@ NEGATIONS: Final[dict[str, tuple[str, ...]]] = {
 NEGATABLE: Final[frozenset[str]] = frozenset(
     {"paid_already", "cancel", "too_expensive", "talk_to_person", "thanks", "yes"}
 )
+# Negation words that follow the verb ("ça marche pas", "je paie plus"): a NEGATABLE phrase right before one
+# of these does not count either.
+NEGATIONS_AFTER: Final[dict[str, tuple[str, ...]]] = {"fr": ("pas", "plus", "jamais")}
 
 # Words that always hand the chat to a human (dispute, refund, scam, fraud, chargeback, police, lawyer).
 ESCALATION: Final[dict[str, tuple[str, ...]]] = {

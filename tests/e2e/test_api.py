@@ -65,6 +65,20 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
     assert guessed.status_code == 422 and guessed.json()["detail"][0]["field"] == "order_id"
 
 
+def test_the_optional_facts_of_the_seller_guides_are_accepted_and_kept(client: TestClient) -> None:
+    event = placed_event("A-9", returns_this_month=6, refund_only_requests=2)
+    event["data"]["items"][0] |= {"rating": 4.7, "best_seller": True, "category": "shoes", "seasonal": True}
+    assert post(client, event).status_code == 202
+    order = client.get("/api/v1/orders/A-9", headers=AUTH).json()["order"]
+    assert (order["buyer"]["returns_this_month"], order["buyer"]["refund_only_requests"]) == (6, 2)
+    item = order["items"][0]
+    assert (item["rating"], item["best_seller"], item["category"], item["seasonal"]) == (4.7, True, "shoes", True)
+    out_of_range = placed_event("A-10")
+    out_of_range["data"]["items"][0]["rating"] = 7
+    response = post(client, out_of_range)
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "data.items.0.rating"
+
+
 def test_a_huge_body_is_413(client: TestClient) -> None:
     event = placed_event("A-4")
     event["data"]["buyer"]["name"] = "x" * 70_000
