@@ -7,7 +7,7 @@ step's buttons still there), then handed to a person. Agents' actions come here 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dialogs.base import Turn
 from dialogs.choices import exact_choice, loose_choice, step_buttons
@@ -58,8 +58,7 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     text = str(payload.get("text") or "")[:MAX_TEXT]
     _choose_language(turn, text)
     media = payload.get("media") or []
-    shown = text or f"[{payload.get('action') or ', '.join(m.get('kind', '?') for m in media) or 'message'}]"
-    change.transcript.append(TranscriptEntry(conversation.id, turn.now, "buyer", shown))
+    change.transcript.append(_buyer_entry(turn, text, media))
     if conversation.ownership is not Ownership.BOT:
         buyer_wrote_while_waiting(turn)  # a person owns the chat: the bot stays quiet
         return
@@ -67,6 +66,20 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
         _on_button(engine, turn)
     elif trigger == "buyer_message":
         _on_text(engine, turn, text, media)
+
+
+def _buyer_entry(turn: Turn, text: str, media: list[dict[str, Any]]) -> TranscriptEntry:
+    """What the buyer did, as people read it: a press by its label (the door
+    gives it, in the buyer's language), files by their kind."""
+    payload, pressed = turn.payload, ""
+    if turn.inbound.trigger == "button_pressed":
+        pressed = f"{payload.get('action', '')}:{payload.get('dialog', '')}"
+        shown = str(payload.get("label") or f"[{payload.get('action')}]")
+    else:
+        shown = text or f"[{', '.join(str(m.get('kind', '?')) for m in media) or 'message'}]"
+    keep = ("kind", "file_id", "mime_type")
+    files = tuple({str(k): m[k] for k in keep if k in m} for m in media if m.get("file_id"))
+    return TranscriptEntry(turn.conversation.id, turn.now, "buyer", shown, media=files, pressed=pressed)
 
 
 def _choose_language(turn: Turn, text: str) -> None:
@@ -184,7 +197,8 @@ def react_to_agent(engine: DialogEngine, turn: Turn, change: Commit) -> None:
             hand_off(turn, "agent_took_over", quietly=True)
         if conversation.ownership is Ownership.WAITING:
             agent_claimed(turn, agent)
-        turn.say("common/agent_message", text=str(payload.get("text", ""))[:MAX_TEXT], author="agent")
+        turn.say("common/agent_message", text=str(payload.get("text", ""))[:MAX_TEXT], author="agent",
+                  agent_name=agent)  # fmt: skip
     elif trigger == "agent_handed_back" and conversation.ownership is not Ownership.BOT:
         hand_back(turn)
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", f"handed back by {agent}"))

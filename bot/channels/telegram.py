@@ -34,6 +34,8 @@ class TelegramDoor:
     def __init__(self, settings: Settings, runtime: Runtime, *, poll_timeout: int = 25, bot: Bot | None = None) -> None:
         self.settings, self.runtime, self.poll_timeout = settings, runtime, poll_timeout
         self.bot = bot if bot is not None else make_bot(settings)
+        #: a Bot handed in (a store's own bot's) is its owner's to close
+        self._owns_bot = bot is None
         self.channel = TelegramChannel(self.bot)
         self.replies = DirectReplies(self.bot)
         self.guard = open_guard(store_url_of(runtime.store, settings))
@@ -52,7 +54,8 @@ class TelegramDoor:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.replies.stop()
-        await self.bot.session.close()
+        if self._owns_bot:
+            await self.bot.session.close()
         await self.guard.close()
 
     # -- polling ------------------------------------------------------------

@@ -36,6 +36,17 @@ def start_argument(text: str) -> str | None:
     return rest.strip()
 
 
+def pressed_label(query: CallbackQuery) -> str:
+    """The text of the pressed button, as the buyer saw it (in their language)."""
+    message = query.message
+    markup = getattr(message, "reply_markup", None) if message is not None else None
+    for row in markup.inline_keyboard if markup is not None else []:
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text
+    return ""
+
+
 def media_of(message: Message) -> list[dict[str, Any]]:
     """Evidence the buyer sent: files by Telegram file_id, and links in the text."""
     media: list[dict[str, Any]] = []
@@ -186,7 +197,7 @@ class TelegramIntake:
             return
         action, dialog, conversation_id = parsed
         payload = {**who(query.from_user, chat_id), "action": action, "dialog": dialog,
-                   "callback_query_id": query.id}  # fmt: skip
+                   "callback_query_id": query.id, "label": pressed_label(query)}  # fmt: skip
         await self.runtime.submit(self._inbound(conversation_id, "button_pressed", payload, update_id))
         await self._answer(query, None)
 

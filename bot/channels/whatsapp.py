@@ -125,7 +125,8 @@ class WhatsAppDoor:
         parsed = parse_callback(message.reply_id) if message.reply_id else None
         if parsed is not None and parsed[2] in orders:
             action, dialog, order_id = parsed
-            return Inbound(order_id, "button_pressed", {**payload, "action": action, "dialog": dialog}, source_id, now)
+            pressed = {**payload, "action": action, "dialog": dialog, "label": message.text}
+            return Inbound(order_id, "button_pressed", pressed, source_id, now)
         payload["text"] = message.text
         if message.media:
             payload["media"] = [dict(m) for m in message.media]

@@ -155,7 +155,7 @@ async def test_outside_the_window_templates_by_language_or_held(rig: Rig) -> Non
     result = await rig.channel.send(PHONE, RenderedMessage("free text", (), en.id))
     spec = rig.fake.messages_to(PHONE)[-1].body["template"]
     assert result.ok and spec["name"] == "payment_reminder" and spec["language"] == {"code": "en"}
-    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "$20.00"]
+    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "US$20.00"]
     ru = await rig.seed("O-4", phone="+79001234567", wrote_ago=timedelta(hours=30), language="ru")
     assert (await rig.channel.send("+79001234567", RenderedMessage("x", (), ru.id))).ok
     assert rig.fake.messages_to("+79001234567")[-1].body["template"]["name"] == "payment_reminder_ru"
@@ -199,7 +199,13 @@ async def test_messages_become_inbounds_once(rig: Rig) -> None:
         assert (await rig.post(payload)).status_code == 200
     pressed, video, document = await rig.store.pending_inbound()
     assert (pressed.trigger, pressed.source_id, pressed.conversation_id) == ("button_pressed", "wa:m1", "O-8")
-    assert pressed.payload == {"channel": "whatsapp", "address": PHONE, "action": "paid_already", "dialog": "unpaid"}
+    assert pressed.payload == {
+        "channel": "whatsapp",
+        "address": PHONE,
+        "action": "paid_already",
+        "dialog": "unpaid",
+        "label": data[:20],
+    }  # the title the buyer saw (the fake's default)
     assert video.trigger == "buyer_message" and video.payload["text"] == "it does not turn on"
     assert video.payload["media"] == [{"kind": "video", "file_id": "V1", "mime_type": "video/mp4"}]
     assert document.payload["media"][0]["kind"] == "document"

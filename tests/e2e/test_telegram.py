@@ -46,7 +46,8 @@ def unpaid_journey_by_deep_link(bot: BotProcess, fake: FakeTelegram, order_id: s
     assert f"linked to your order {order_id}" in (fake.next_message(ANN, 10).text or "")
     guide = fake.next_message(ANN, 10)
     assert "Step-by-step help" in (guide.text or "") and guide.parse_mode is None
-    assert labels(guide) == ["I've paid", "Payment failed", "Talk to a person"]
+    assert labels(guide) == ["Payment guide", "I've paid", "Payment failed", "Talk to a person"]
+    assert guide.buttons[0]["url"] == "https://sale.aliexpress.com/pay-help.htm"  # the guide is a link button
     query = press(fake, ANN, guide, "I've paid")
     assert "platform usually confirms a payment" in (fake.next_message(ANN, 10).text or "")
     assert fake.answer_for(query) is not None

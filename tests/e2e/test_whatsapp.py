@@ -78,7 +78,7 @@ def test_unpaid_journey_with_reply_buttons_a_list_and_statuses(tmp_path: Path, f
         assert claimed.to == "34600123456"
         for status in ("delivered", "read", "delivered"):  # out of order: read stays
             assert fake.post(bot.url, fake.status(guide.wamid, status, PHONE)).status_code == 200
-        assert buyer_lines(bot, "WA-1") == ["hello", "[paid_already]"]
+        assert buyer_lines(bot, "WA-1") == ["hello", "I've paid"]  # the press, by its label
     finally:
         bot.stop()
     noted = {m.channel_message_id: m for m in outbox(tmp_path, "WA-1")}
