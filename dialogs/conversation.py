@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from dialogs.base import Turn
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
+from dialogs.held import release
 from dialogs.intents import detect_language, match_intent, mentions_escalation_words
 from dialogs.model import Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status
@@ -48,6 +49,7 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     if conversation.ownership is not Ownership.BOT:
         buyer_wrote_while_waiting(turn)  # a person owns the chat: the bot stays quiet
         return
+    release(turn)  # what waited for the buyer's morning: they are awake
     if trigger == "button_pressed":
         _on_button(engine, turn)
     elif trigger == "buyer_message":

@@ -13,6 +13,7 @@ from dialogs.base import Dialog, Turn
 from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
 from dialogs.conversation import react_to_agent, react_to_buyer
 from dialogs.handoff import hand_off
+from dialogs.held import RELEASE, hold, min_gap_due, release, why_not_now
 from dialogs.model import (
     Cancel,
     Commit,
@@ -216,6 +217,9 @@ class DialogEngine:
             log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
             return
         turn.cancel(name)
+        if name == RELEASE:
+            release(turn)
+            return
         if turn.conversation.ownership is not Ownership.BOT:
             # a timer armed before the hand-off committed: pause it like the others
             turn.conversation.memory.setdefault("paused_timers", {})[name] = 0.0
@@ -225,11 +229,21 @@ class DialogEngine:
     # -- intents to records -----------------------------------------------
     def _materialise(self, turn: Turn, change: Commit) -> None:
         conversation, inbound = turn.conversation, turn.inbound
+        sending: set[int] = set()
+        for say in [i for i in turn.intents if isinstance(i, Say)]:
+            why = why_not_now(turn, say)
+            if why is None:
+                sending.add(id(say))
+            else:  # held for the person who owns the chat, or for the buyer's morning
+                hold(turn, change, say, why)
+        if sending:
+            conversation.memory["last_said_at"] = turn.now.isoformat()
         for intent in turn.intents:
             if isinstance(intent, Say):
-                change.outbox.append(self._message(turn, intent, len(change.outbox)))
+                if id(intent) in sending:
+                    change.outbox.append(self._message(turn, intent, len(change.outbox)))
             elif isinstance(intent, Schedule):
-                due = self._due(turn, intent)
+                due = self._due(turn, intent, bool(sending))
                 change.timers_set = [t for t in change.timers_set if t.name != intent.name]
                 change.timers_set.append(Timer(conversation.id, intent.name, due))
                 if intent.name in change.timers_cancelled:
@@ -270,12 +284,14 @@ class DialogEngine:
             address=conversation.address,
         )
 
-    def _due(self, turn: Turn, schedule: Schedule) -> datetime:
+    def _due(self, turn: Turn, schedule: Schedule, said_now: bool) -> datetime:
         """Internal work runs at any hour; a buyer message waits for the
-        buyer's morning, or, when it must precede a deadline, moves earlier."""
+        buyer's morning, or, when it must precede a deadline, moves earlier;
+        an ordinary follow-up also keeps the policy's gap after the last message."""
         policy, tz = self.policy, turn.buyer_tz
         if schedule.internal:
             return schedule.due_at
         if schedule.urgent:
             return advance_before_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end, turn.now)
-        return postpone_for_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end)
+        due = min_gap_due(turn, schedule.due_at, said_now)
+        return postpone_for_quiet_hours(due, tz, policy.quiet_start, policy.quiet_end)

@@ -44,26 +44,35 @@ class ShippingModel(DialogModel):
 
     def ask_how_it_went(self) -> None:
         self.turn.say("shipping/how_did_it_go", ["all_good", "problem"])
+        # no answer is an answer too: the platform confirms receipt by itself
+        self.turn.schedule_in("close", self.turn.policy.timing("shipping.close_after", "7d"), internal=True)
 
     def thank_and_ask_feedback(self) -> None:
+        self.turn.cancel("close")
         self.turn.say("shipping/happy")
 
     def ask_what_is_wrong(self) -> None:
+        self.turn.cancel("close")
         self.turn.say("shipping/what_is_wrong", ["not_working", "damaged_item", "talk_to_person"])
+        # a problem the buyer did not describe: a person looks at it
+        self.turn.schedule_in("agent", self.turn.policy.timing("shipping.problem_agent_after", "24h"), internal=True)
+
+    def escalate_undescribed_problem(self) -> None:
+        hand_off(self.turn, "problem_not_described", quietly=True)
 
     def feedback_positive(self) -> bool:
         return int(self.turn.order.facts.get("feedback.left", {}).get("stars", 0)) >= 4
 
     def thank_for_feedback(self) -> None:
-        self.turn.cancel("check")
+        self.turn.cancel(*ShippingDialog.timers)
         self.turn.say("shipping/feedback_thanks")
 
     def escalate_feedback(self) -> None:
-        self.turn.cancel("check")
+        self.turn.cancel(*ShippingDialog.timers)
         hand_off(self.turn, "negative_feedback")
 
     def stop(self) -> None:
-        self.turn.cancel("check")
+        self.turn.cancel(*ShippingDialog.timers)
 
     def _since(self, key: str) -> timedelta:
         at: datetime | None = parse_time(self.turn.order.facts.get(key, {}).get("occurred_at"))
@@ -86,6 +95,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "answered_problem", "source": [S.DELIVERED, S.CHECKING], "dest": S.ASKING_PROBLEM,
      "after": "ask_what_is_wrong"},
     {"trigger": "answered_no", "source": S.CHECKING, "dest": S.ASKING_PROBLEM, "after": "ask_what_is_wrong"},
+    {"trigger": "close_due", "source": S.CHECKING, "dest": S.CLOSED, "after": "stop"},
+    {"trigger": "agent_due", "source": S.ASKING_PROBLEM, "dest": S.ESCALATED, "after": "escalate_undescribed_problem"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.FEEDBACK_THANKED, "conditions": "feedback_positive",
      "after": "thank_for_feedback"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.ESCALATED, "after": "escalate_feedback"},
@@ -98,7 +109,8 @@ class ShippingDialog(Dialog):
     states = ShippingState
     initial = S.SHIPPED
     final = frozenset({S.CLOSED})
+    outcomes = frozenset({S.HAPPY, S.FEEDBACK_THANKED, S.ESCALATED})
     transitions = TRANSITIONS
     model = ShippingModel
     starts_on = ("order_shipped", "order_at_customs", "order_delivered", "feedback_left")
-    timers = ("check",)
+    timers = ("check", "close", "agent")

@@ -41,10 +41,12 @@ async def test_hand_off_and_back_resumes_at_the_same_step() -> None:
     handoff = next(i for i, line in enumerate(lines) if line.author == "bot" and "una persona" in line.text)
     after = [line.author for line in lines[handoff + 1 :]]
     # the buyer writes while a person owns the chat: no bot reply; the agent's text is relayed;
-    # after the hand-back the interrupted step (the nudge) comes, and nothing else
-    assert after == ["buyer", "agent", "agent", "bot", "agent", "bot"]
-    assert lines[-1].text.splitlines()[1].startswith("Pague el pedido SIM-6001")
-    assert lines[-1].offset.total_seconds() == 27 * 3600  # 11 h left at the hand-off, re-planned from 16 h
+    # after the hand-back the interrupted step (the nudge) comes; no offer, as the buyer
+    # talked with a person, but a gentle reminder a day after the offer's time
+    assert after == ["buyer", "agent", "agent", "bot", "agent", "bot", "bot"]
+    assert lines[-2].text.splitlines()[1].startswith("Pague el pedido SIM-6001")
+    assert lines[-2].offset.total_seconds() == 27 * 3600  # 11 h left at the hand-off, re-planned from 16 h
+    assert "recordatorio" in lines[-1].text
 
 
 async def test_first_time_buyer_pays_after_the_guide() -> None:
