@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -15,14 +14,17 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
-from bot.api.console import console_router
+from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.surface import harden
 from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
 from bot.ratelimit import ChannelLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
+from bot.secrets_file import private_token
 from bot.sender import Sender
 from bot.storage import open_store
 from bot.tuning import tune_gc
@@ -122,13 +124,25 @@ def api_token(settings: Settings) -> str:
     """The configured token, or one generated once and kept under var/."""
     if settings.api_token:
         return settings.api_token
-    path = Path("var/api_token")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
-        path.chmod(0o600)
-        log.warning("BUYERBOT_API_TOKEN is not set: generated one in %s", path)
-    return path.read_text(encoding="utf-8").strip()
+    return private_token(Path("var/api_token"))
+
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Every route's request-body limit in one place (README, Security); a
+    route not named here gets BUYERBOT_MAX_BODY_BYTES. Checked before parsing."""
+    limits = BodyLimits(settings.max_body_bytes, settings.http_body_timeout)
+    limits.declare("/api/v1/events", settings.max_event_bytes)
+    limits.declare("/chat/api/", 32 * KIB, prefix=True)
+    limits.declare("/api/v1/conversations/", 32 * KIB, prefix=True)
+    limits.declare("/console/", 32 * KIB, prefix=True)
+    limits.declare("/login", 8 * KIB)
+    limits.declare("/telegram/webhook", MIB)
+    limits.declare("/whatsapp/webhook", MIB)
+    return limits
 
 
 def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> FastAPI:
@@ -141,7 +155,7 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
-        app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
+        console = await mount_console(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -151,9 +165,11 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
+            await console.close(services)
             await services.close()
 
-    app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    harden(app, settings, body_limits(settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

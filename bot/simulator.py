@@ -193,7 +193,7 @@ def describe_policy(policy: Policy) -> str:
     held = "wait for the morning" if policy.hold_event_messages else "go out at once"
     out.append(f"Quiet hours (buyer's local time): {policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M}; "
                f"event messages {held}")  # fmt: skip
-    out.append(f"Follow-ups keep at least {format_duration(policy.min_gap)} after the last message")
+    out.append(f"Follow-up steps keep at least {format_duration(policy.min_gap)} apart")
     days = ",".join(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(policy.working_days))
     out.append(f"Working hours: {days} {policy.opens:%H:%M}-{policy.closes:%H:%M} {policy.store_timezone.key}")
     out += [

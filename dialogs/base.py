@@ -11,9 +11,11 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from transitions import Machine
 
 from dialogs.calendar import buyer_timezone
+from dialogs.locale_text import buyer_locale, money
 from dialogs.model import (
     Button,
     Cancel,
@@ -55,6 +57,15 @@ class Turn:
         """A person owns the chat: nothing automatic goes out, timers wait."""
         return self.conversation.ownership is not Ownership.BOT
 
+    @property
+    def locale(self) -> Locale:
+        """The buyer's locale for amounts, numbers and dates (language + country)."""
+        return buyer_locale(self.conversation.language, self.order.buyer.country)
+
+    def money(self, amount: object) -> str:
+        """An amount of the order's currency as the buyer's locale writes it."""
+        return money(amount, self.order.currency, self.locale)
+
     def say(self, template: str, buttons: Sequence[Button | str] = (), **context: Any) -> None:
         made = tuple(b if isinstance(b, Button) else Button(action=b) for b in buttons)
         self.intents.append(Say(template, {**self.base_context(), **context}, made, self.owned))
@@ -89,7 +100,7 @@ class Turn:
             "order_id": order.order_id,
             "item_title": first.title if first else "",
             "item_url": first.url if first else "",
-            "total": order.total_amount,
+            "total": self.money(order.total_amount),
             "currency": order.currency,
         }
 

@@ -11,7 +11,10 @@ from datetime import datetime
 
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
+from dialogs.choices import remember_step_buttons
 from dialogs.conversation import react_to_agent, react_to_buyer
+from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
+from dialogs.guide_rules import on_event as guide_rules_on_event
 from dialogs.handoff import hand_off
 from dialogs.held import RELEASE, hold, min_gap_due, release, why_not_now
 from dialogs.model import (
@@ -150,6 +153,7 @@ class DialogEngine:
             log.warning("inbound %s for unknown conversation %s ignored", inbound.trigger, inbound.conversation_id)
             return change
         turn = Turn(conversation, order, inbound, self.policy, now)
+        step_before = conversation.step
         if inbound.trigger == "order_event":
             self._on_event(turn, change)
         elif inbound.trigger == "follow_up_due":
@@ -158,6 +162,7 @@ class DialogEngine:
             react_to_agent(self, turn, change)
         else:
             react_to_buyer(self, turn, change)
+        remember_step_buttons(turn, step_before)
         self._materialise(turn, change)
         return change
 
@@ -165,6 +170,8 @@ class DialogEngine:
     def fire(self, turn: Turn, trigger: str) -> bool:
         """Fire on the active dialog; start a dialog that starts on `trigger`."""
         conversation = turn.conversation
+        if trigger in AFTERSALES_TRIGGERS and answer_outside_window(turn, trigger):
+            return True  # after the after-sales window: an honest answer, the seller decides
         active = self.dialogs.get(conversation.dialog or "")
         fired = active.fire(turn, trigger) if active else False
         if active and fired and active.is_final(conversation.state):
@@ -180,6 +187,12 @@ class DialogEngine:
             conversation.step += 1
         return fired
 
+    def understands(self, conversation: Conversation, trigger: str) -> bool:
+        """Whether `trigger` would move the active dialog or start one (guards aside)."""
+        active = self.dialogs.get(conversation.dialog or "")
+        state = str(conversation.state or (active.initial if active else ""))
+        return (active is not None and active.accepts(state, trigger)) or trigger in self._starters
+
     def _on_event(self, turn: Turn, change: Commit) -> None:
         payload = turn.payload
         # a clock ahead of ours must not plan follow-ups from the future
@@ -191,6 +204,7 @@ class DialogEngine:
             return  # nothing to talk about before we know the buyer
         if payload["type"] == "order.placed":
             self._adopt_buyer(conversation, order)
+        guide_rules_on_event(turn, payload["type"], occurred)
         fired = self.fire(turn, trigger_for(payload["type"]))
         if payload["type"] == "dispute.opened" and not fired:
             hand_off(turn, "dispute")  # answered within the platform's deadline: a person now
@@ -220,6 +234,9 @@ class DialogEngine:
         if name == RELEASE:
             release(turn)
             return
+        if name in INTERNAL_TIMERS:  # seller work: whoever owns the chat
+            protection_due(turn)
+            return
         if turn.conversation.ownership is not Ownership.BOT:
             # a timer armed before the hand-off committed: pause it like the others
             turn.conversation.memory.setdefault("paused_timers", {})[name] = 0.0
@@ -236,14 +253,16 @@ class DialogEngine:
                 sending.add(id(say))
             else:  # held for the person who owns the chat, or for the buyer's morning
                 hold(turn, change, say, why)
-        if sending:
-            conversation.memory["last_said_at"] = turn.now.isoformat()
+        # the gap is between follow-up steps (not after a reply or an event's news)
+        step_said = bool(sending) and inbound.trigger == "follow_up_due"
+        if step_said:
+            conversation.memory["last_step_at"] = turn.now.isoformat()
         for intent in turn.intents:
             if isinstance(intent, Say):
                 if id(intent) in sending:
                     change.outbox.append(self._message(turn, intent, len(change.outbox)))
             elif isinstance(intent, Schedule):
-                due = self._due(turn, intent, bool(sending))
+                due = self._due(turn, intent, step_said)
                 change.timers_set = [t for t in change.timers_set if t.name != intent.name]
                 change.timers_set.append(Timer(conversation.id, intent.name, due))
                 if intent.name in change.timers_cancelled:

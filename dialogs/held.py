@@ -124,8 +124,9 @@ def _say(entry: dict[str, Any], context: dict[str, Any]) -> Say:
 
 
 def min_gap_due(turn: Turn, due: datetime, said_now: bool) -> datetime:
-    """A follow-up keeps the policy's gap after the last message to the buyer."""
-    last = turn.conversation.memory.get("last_said_at")
+    """Two steps never collide: a follow-up keeps the policy's gap after the
+    last follow-up step that reached the buyer (`said_now`: this turn's)."""
+    last = turn.conversation.memory.get("last_step_at")
     since = turn.now if said_now else (datetime.fromisoformat(last) if last else None)
     gap: timedelta = turn.policy.min_gap
     return max(due, since + gap) if since is not None else due
