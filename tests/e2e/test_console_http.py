@@ -5,6 +5,7 @@ by the session (never the body), the audit log, tasks open and done."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.e2e.console_env import SLOW_POLICY, Person, add_user, users
 from tests.e2e.process import TOKEN, BotProcess, placed_event
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -169,3 +171,21 @@ def test_operators_manage_people_from_the_web(bot: BotProcess) -> None:
     actions = [(a["actor"], a["action"]) for a in audit if a["target"] == "max"]
     assert actions == [("olga", "user_disabled"), ("olga", "user_added")]
     assert "max\tagent\tdisabled" in users(bot, "list", password=None).stdout
+
+
+def test_the_console_on_redis(tmp_path: Path, redis_server: RedisServer) -> None:
+    redis_server.ensure_running()
+    bot = BotProcess(tmp_path, store_url=f"{redis_server.url}?prefix=console{uuid.uuid4().hex[:6]}:",
+                     policy=SLOW_POLICY).start()  # fmt: skip
+    try:
+        add_user(bot, "kim", "agent")
+        assert bot.post_event(placed_event("R-1", first_order=False)).status_code == 202
+        kim = Person(bot, "kim")
+        assert kim.login_response.status_code == 303
+        assert kim.act("R-1", "claim").status_code == 303
+        assert wait_for(lambda: bot.order("R-1")["conversation"]["memory"].get("agent") == "kim")
+        assert kim.api("GET", "/api/v1/inbox?view=mine").json()[0]["order_id"] == "R-1"
+        assert users(bot, "disable", "kim", password=None).returncode == 0
+        assert kim.page("/console").status_code == 303
+    finally:
+        bot.stop()
