@@ -6,21 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
 from bot.api.body_limits import BodyLimits
-from bot.api.chat import chat_router
+from bot.api.chat import WebChat, chat_router
+from bot.api.chat_feed import feed_router
+from bot.api.chat_upload import upload_router
 from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.link_requests import link_request_router
+from bot.api.operations import mount_operations
 from bot.api.surface import harden
-from bot.channels.webchat import WebChatChannel
+from bot.channels.webchat import ChatHub, WebChatChannel
 from bot.config import Settings
+from bot.media import MediaFiles, UploadRules
 from bot.ratelimit import ChannelLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
@@ -34,7 +39,12 @@ from dialogs.policy import Policy, load_policy
 from dialogs.ports import Channel, Clock, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
 
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramDoor
+
 log = logging.getLogger("buyerbot")
+#: builds the Telegram door around the runtime (bot/integrations: a store's own bot's)
+TelegramDoorFactory = Callable[[Runtime], "TelegramDoor"]
 
 
 def channel_limits(policy: Policy, name: str) -> ChannelLimits:
@@ -61,6 +71,7 @@ class Services:
     sender: Sender
     scheduler: FollowUpScheduler
     channels: dict[str, Channel]
+    hub: ChatHub = field(default_factory=ChatHub)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: list[Any] = field(default_factory=list)
 
@@ -76,18 +87,28 @@ class Services:
         await self.store.close()
 
 
-async def start_services(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> Services:
+async def start_services(
+    settings: Settings,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    *,
+    telegram_door: TelegramDoorFactory | None = None,
+) -> Services:
+    """Everything `buyerbot run` runs, started. `telegram_door` replaces the
+    door that polls with BUYERBOT_TELEGRAM_TOKEN (BuyerBot inside a store's bot)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
     store = await open_store(settings.store_url)
     await store.ping()
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
-    channels: dict[str, Channel] = {"webchat": WebChatChannel()}
+    hub = ChatHub()
+    runtime.on_commit.append(hub.on_commit)
+    channels: dict[str, Channel] = {"webchat": WebChatChannel(hub)}
     extras: list[Any] = []
-    if settings.telegram_token:
+    if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
 
-        door = TelegramDoor(settings, runtime)
+        door = telegram_door(runtime) if telegram_door is not None else TelegramDoor(settings, runtime)
         channels["telegram"] = door.channel
         extras.append(door)
         if settings.agent_chat_id:
@@ -109,7 +130,7 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
     runtime.timer_sink = scheduler.apply
     runtime.upcoming = scheduler.upcoming
-    services = Services(settings, policy, store, runtime, sender, scheduler, channels, extras=extras)
+    services = Services(settings, policy, store, runtime, sender, scheduler, channels, hub, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     await runtime.start()
     await sender.recover()
@@ -129,6 +150,8 @@ def api_token(settings: Settings) -> str:
 
 KIB = 1024
 MIB = 1024 * KIB
+#: seconds a buyer's upload may take to arrive (a phone on a slow network)
+UPLOAD_SECONDS = 600.0
 
 
 def body_limits(settings: Settings) -> BodyLimits:
@@ -145,17 +168,32 @@ def body_limits(settings: Settings) -> BodyLimits:
     return limits
 
 
-def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, policy: Policy | None = None, clock: Clock | None = None, *, running: Services | None = None
+) -> FastAPI:
+    """The HTTP surface; its lifespan starts and stops the services, or
+    serves `running` ones that their owner stops (BuyerBot inside a store's bot)."""
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await start_services(settings, policy, clock)
+        services = running if running is not None else await start_services(settings, policy, clock)
         holder["services"] = services
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
-        app.include_router(chat_router(services.runtime))
+        files = MediaFiles(settings.media_root)
+        files.prepare()
+        store_name = str(services.policy.raw.get("store", {}).get("name", ""))
+        rules = UploadRules.from_policy(services.policy.raw)
+        chat = WebChat(services.runtime, settings.templates, services.hub, files, rules, store_name)
+        # an upload is the one large body a buyer sends: the policy's largest file, minutes to arrive
+        app.state.body_limits.declare("/chat/api/upload", rules.largest, read_timeout=UPLOAD_SECONDS)
+        app.include_router(chat_router(chat))
+        app.include_router(feed_router(chat))
+        app.include_router(link_request_router(services.runtime, api_token(settings)))
         console = await mount_console(app, services, api_token(settings))
+        app.include_router(upload_router(chat, files, console.auth.api()))
+        operations = mount_operations(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -165,8 +203,10 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
+            await operations.close()
             await console.close(services)
-            await services.close()
+            if running is None:
+                await services.close()
 
     app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     harden(app, settings, body_limits(settings))

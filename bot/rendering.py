@@ -15,7 +15,8 @@ from dialogs.model import OutboxMessage, supported_language
 from dialogs.ports import Capabilities, RenderedMessage
 
 FALLBACK = "en"
-CALLBACK_LIMIT = 64
+#: Telegram's 64 bytes, less its channel's 3-byte prefix (`telegram_send.CALLBACK_PREFIX`)
+CALLBACK_LIMIT = 61
 
 
 def callback_data(action: str, dialog: str, conversation_id: str) -> str:
@@ -82,7 +83,8 @@ class Renderer:
         buttons = tuple(
             (
                 callback_data(b["action"], b.get("dialog") or "common", message.conversation_id),
-                b.get("label") or self.label(b["action"], message.language),
+                # "lk_ok.ab12": the label of "lk_ok" (the suffix names what it answers)
+                b.get("label") or self.label(b["action"].partition(".")[0], message.language),
                 b.get("url"),
             )
             for b in message.buttons

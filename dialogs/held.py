@@ -32,11 +32,13 @@ BUYER_TRIGGERS = frozenset({"buyer_message", "button_pressed", "buyer_bound"})
 def why_not_now(turn: Turn, say: Say) -> str | None:
     """ "person", "night" or None (send now) for a message decided this turn."""
     trigger, policy = turn.inbound.trigger, turn.policy
+    if trigger in BUYER_TRIGGERS:
+        return None  # an answer to the buyer's own message (an auto-reply while owned): they are awake
     if trigger.startswith("agent_") and say.template != "common/handoff":
         return None  # a person chose to write: their message goes
     if say.owned and say.template not in FOR_THE_BUYER_EVEN_WHEN_OWNED:
         return "person"
-    if trigger in BUYER_TRIGGERS or not in_quiet_hours(turn.now, turn.buyer_tz, policy.quiet_start, policy.quiet_end):
+    if not in_quiet_hours(turn.now, turn.buyer_tz, policy.quiet_start, policy.quiet_end):
         return None
     if trigger == "order_event" and not policy.hold_event_messages:
         return None

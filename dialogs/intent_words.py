@@ -12,8 +12,8 @@ EMOJI_WORDS: Final[dict[str, str]] = {"👍": "ok", "👌": "ok", "✅": "ok", "
 
 # Negation words: a phrase of a NEGATABLE intent right after one of these does not count.
 NEGATIONS: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("not", "dont", "didnt", "havent", "hasnt", "never", "cant", "cannot", "wont", "isnt", "doesnt",
-           "wasnt", "arent", "aint"),
+    "en": ("not", "dont", "didnt", "havent", "hasnt", "never", "cant", "cannot", "wont", "isnt", "doesnt", "wasnt",
+           "arent", "aint"),
     "ru": ("не", "ни", "нельзя"),
     "es": ("no", "nunca", "ni", "tampoco"),
     "pt": ("nao", "nunca", "nem"),
@@ -22,18 +22,21 @@ NEGATIONS: Final[dict[str, tuple[str, ...]]] = {
 NEGATABLE: Final[frozenset[str]] = frozenset(
     {"paid_already", "cancel", "too_expensive", "talk_to_person", "thanks", "yes"}
 )
+# Negation words that follow the verb ("ça marche pas", "je paie plus"): a NEGATABLE phrase right before one
+# of these does not count either.
+NEGATIONS_AFTER: Final[dict[str, tuple[str, ...]]] = {"fr": ("pas", "plus", "jamais")}
 
 # Words that always hand the chat to a human (dispute, refund, scam, fraud, chargeback, police, lawyer).
 ESCALATION: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("dispute*", "refund*", "scam*", "fraud*", "chargeback*", "charge back", "police", "cops",
-           "lawyer*", "attorney*", "sue you", "court", "money back"),
+    "en": ("dispute*", "refund*", "scam*", "fraud*", "chargeback*", "charge back", "police", "cops", "lawyer*",
+           "attorney*", "sue you", "court", "money back"),
     "ru": ("спор", "спора", "спору", "споре", "спором", "споры", "оспор*", "диспут*", "возврат* денег",
-           "возврат* средств", "верните деньги", "вернуть деньги", "верните мои деньги", "рефанд",
-           "мошен*", "обман*", "развод", "кидал*", "чарджбек*", "чарджбэк*", "полици*", "юрист*",
-           "адвокат*", "в суд", "суд", "судом"),
-    "es": ("reembols*", "devolucion del dinero", "devuelvan mi dinero", "devuelvanme*",
-           "mi dinero de vuelta", "estaf*", "fraud*", "disputa*", "contracargo*", "policia", "denuncia*",
-           "abogad*", "demandar*", "ladron*"),
+           "возврат* средств", "верните деньги", "вернуть деньги", "верните мои деньги", "рефанд", "мошен*",
+           "обман*", "развод", "кидал*", "чарджбек*", "чарджбэк*", "полици*", "юрист*", "адвокат*", "в суд", "суд",
+           "судом"),
+    "es": ("reembols*", "devolucion del dinero", "devuelvan mi dinero", "devuelvanme*", "mi dinero de vuelta",
+           "estaf*", "fraud*", "disputa*", "contracargo*", "policia", "denuncia*", "abogad*", "demandar*",
+           "ladron*"),
     "pt": ("reembols*", "estorno", "estornar", "devolucao do dinheiro", "meu dinheiro de volta", "golpe*",
            "golpista*", "fraud*", "disputa*", "chargeback", "policia", "advogad*", "procon", "processar"),
     "fr": ("rembours*", "arnaqu*", "escroc*", "escroquer*", "fraud*", "litige*", "opposition", "police",
@@ -63,8 +66,8 @@ SHARED_ACCENTS: Final[dict[str, str]] = {
 # Words that open a side remark ("..., that's why I haven't paid", "... although there is money on it"): the
 # clause they open weighs less than the main one.
 SIDE_MARKERS: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("because", "cause", "thats why", "which is why", "so i", "although", "even though", "though",
-           "even if", "despite"),
+    "en": ("because", "cause", "thats why", "which is why", "so i", "although", "even though", "though", "even if",
+           "despite"),
     "ru": ("поэтому", "потому что", "так как", "хотя", "несмотря на", "из за этого", "вот и"),
     "es": ("porque", "por eso", "ya que", "aunque", "a pesar de", "asi que"),
     "pt": ("porque", "por isso", "ja que", "embora", "apesar de", "mesmo que", "mesmo com", "entao"),
@@ -77,15 +80,20 @@ SIDE_MARKERS: Final[dict[str, tuple[str, ...]]] = {
 OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
     "en": ("customs duty!", "customs duties!", "duty!", "duties!", "import tax*!", "import fee*!", "vat!", "tax!",
            "taxes!", "followers!", "visit my page!", "visit my profile!", "click here!", "earn money!",
-           "what time is it!", "do you sell!", "sell this on!", "on amazon!", "birthday!"),
+           "what time is it!", "do you sell!", "sell this on!", "on amazon!", "birthday!", "return it",
+           "send it back", "paperwork", "customs documents"),
     "ru": ("пошлин*!", "таможенн* пошлин*!", "ндс!", "налог*!", "таможенн* сбор*!", "сборы!", "раскрутк*!",
            "подписчик*!", "переходи по ссылке!", "по ссылке!", "сколько времени!", "который час!",
-           "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!"),
+           "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!", "вернуть товар", "если захочу вернуть",
+           "документы для таможни", "заработ*"),
     "es": ("impuesto*!", "arancel*!", "iva!", "tasa de importacion!", "seguidores!", "visita mi perfil!",
-           "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!"),
+           "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!", "devolver",
+           "devolverlo", "papeles de aduana", "documentos"),
     "pt": ("imposto*!", "taxa de importacao!", "taxa da receita!", "receita federal!", "seguidores!",
-           "acesse meu perfil!", "que horas sao!", "vendem no!", "mercado livre!", "aniversario!"),
+           "acesse meu perfil!", "que horas sao!", "vendem no!", "mercado livre!", "aniversario!", "devolver",
+           "documento da alfandega", "documentos"),
     "fr": ("droits de douane!", "droit de douane!", "taxe*!", "tva!", "abonnes!", "visitez mon profil!",
-           "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!"),
+           "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!", "renvoyer", "retourner",
+           "papiers de douane", "justificatifs", "gagnez", "gagner de largent"),
 }
 # fmt: on

@@ -22,6 +22,7 @@ from dialogs.intent_words import (
     LANGUAGE_WORDS,
     NEGATABLE,
     NEGATIONS,
+    NEGATIONS_AFTER,
     OFF_TOPIC,
     SHARED_ACCENTS,
 )
@@ -67,6 +68,7 @@ WEAK_WEIGHT: Final = 0.5  # a topic word ("shipping", "card"): decides only a sh
 STRONG_BONUS: Final = 1.0  # a decisive phrase ("apply the discount") counts one word more
 SIDE_FACTOR: Final = 0.7  # a side remark ("that's why I haven't paid") weighs less than the main clause
 WEAK_ONLY_MAX_TOKENS: Final = 3  # a longer message with only weak hints stays unknown
+WEAK_ONLY_BELOW: Final = 0.9  # ... that is, when its best content reading scores less than this
 CLOSE_MARGIN: Final = 0.15  # two content intents this close are a question for the buyer, not a guess
 OFF_TOPIC_KEY: Final = "off_topic"
 
@@ -157,6 +159,14 @@ class _Hit:
     strong: bool = False  # the best phrase was a decisive one
 
 
+def _negated(line: str, start: int, end: int, negations: frozenset[str], language: str) -> bool:
+    """A negation in the two words before a phrase, or right after it where the language puts it there."""
+    after = line[end:].split()[:1]
+    return bool(negations.intersection(line[:start].split()[-2:])) or bool(
+        after and after[0] in NEGATIONS_AFTER.get(language, ())
+    )
+
+
 def _weight(mark: str, size: int) -> float:
     plain = min(2.5, 1 + 0.5 * (size - 1))
     return WEAK_WEIGHT * plain if mark == "~" else plain + _TIERS[mark]
@@ -168,7 +178,7 @@ def _cues(found: list[Clause], language: str) -> dict[str, float]:
     lines = [(" ".join(c.tokens), c.side) for c in found]
     cues: dict[str, float] = {}
     for intent, rules in CUE_RULES.items():
-        for first, second in rules:
+        for first, second, *weight in rules:
             if first not in concepts or second not in concepts:
                 continue
             anchors = [
@@ -176,8 +186,8 @@ def _cues(found: list[Clause], language: str) -> dict[str, float]:
                 if intent not in NEGATABLE or not negations.intersection(line[: hit.start()].split()[-2:])
             ]  # fmt: skip
             if anchors and any(concepts[second].search(line) for line, _ in lines):
-                weight = CUE_WEIGHT * (SIDE_FACTOR if all(anchors) else 1.0)
-                cues[intent] = max(cues.get(intent, 0.0), weight)
+                strength = (weight[0] if weight else CUE_WEIGHT) * (SIDE_FACTOR if all(anchors) else 1.0)
+                cues[intent] = max(cues.get(intent, 0.0), strength)
     return cues
 
 
@@ -195,7 +205,7 @@ def _score(found: list[Clause], language: str, fuzzy: bool) -> dict[str, _Hit]:
             line = " ".join(clause.tokens)
             for mark, pattern in patterns:
                 for hit in pattern.finditer(line):
-                    if key in NEGATABLE and negations.intersection(line[: hit.start()].split()[-2:]):
+                    if key in NEGATABLE and _negated(line, hit.start(), hit.end(), negations, language):
                         continue
                     size = len(hit.group().split())
                     covered += size
@@ -216,9 +226,12 @@ def _yes_no(hits: dict[str, _Hit], total: int) -> None:
     if greeting and len(hits) == 1 and greeting.covered * 2 < total:  # "hi, are you hiring?" is not a greeting
         del hits[Intent.GREETING]
     yes, no = hits.get(Intent.YES), hits.get(Intent.NO)
+    if yes and yes.first == (0, 0) and Intent.THANKS in hits:  # "yes, that would be great, thank you"
+        del hits[Intent.THANKS]
     content = any(key not in SMALL_TALK and key != OFF_TOPIC_KEY for key in hits)
     if yes and no:  # "no, it's fine as is": the first answer counts
         del hits[Intent.YES if yes.first > no.first else Intent.NO]
+        yes, no = hits.get(Intent.YES), hits.get(Intent.NO)
     covered = (yes.covered if yes else 0) + (no.covered if no else 0)
     for intent in (Intent.YES, Intent.NO):
         if (hit := hits.get(intent)) is None or hit.strong:
@@ -234,7 +247,7 @@ def _yes_no(hits: dict[str, _Hit], total: int) -> None:
 def _settle(hits: dict[str, _Hit]) -> set[str]:
     """Apply the priorities between intents read in one message; returns the intents that lost that way."""
     losers: set[str] = set()
-    for winner, loser in PRIORITIES:
+    for winner, loser in PRIORITIES * 2:  # twice, so a chain of priorities settles whatever their order
         won, lost = hits.get(winner), hits.get(loser)
         if won and lost and won.score >= 1.0 and lost.score - won.score < PRIORITY_MARGIN:
             if lost.score >= won.score:
@@ -274,7 +287,8 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch:
     settled = _settle(hits)
     ranked = sorted(hits.items(), key=lambda kv: (-kv[1].score, _ORDER.index(Intent(kv[0]))))
     best, top = Intent(ranked[0][0]), ranked[0][1].score
-    if (off_topic and off_topic.score >= top) or (top <= WEAK_WEIGHT and total > WEAK_ONLY_MAX_TOKENS):
+    weak_only = best not in SMALL_TALK and top < WEAK_ONLY_BELOW
+    if (off_topic and off_topic.score >= top) or (weak_only and total > WEAK_ONLY_MAX_TOKENS):
         return IntentMatch(Intent.UNKNOWN, 0.0, lang)
     second = ranked[1][1].score if len(ranked) > 1 else 0.0
     raw = max(top, 1.0) if best in SMALL_TALK else top  # "ok" is as certain as a one-word content phrase

@@ -1,7 +1,9 @@
 """Real Chromium for tests, through Playwright: Debian's /usr/bin/chromium
 (installed by `make test` when missing), never a browser Playwright downloads.
-Fixtures: `browser` (one per test session) and `phone` (a fresh 390x844 phone
-context and page per test). Used as a pytest plugin (see tests/conftest.py)."""
+Fixtures: `browser` (one per test module: while Playwright's sync API runs,
+its event loop is the thread's, and asyncio tests of later modules must not
+meet it) and `phone` (a fresh 390x844 phone context and page per test).
+Used as a pytest plugin (see tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ CHROMIUM = os.environ.get("BUYERBOT_CHROMIUM") or shutil.which("chromium") or "/
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     sync_api = pytest.importorskip("playwright.sync_api")
     if not os.path.exists(CHROMIUM):

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramConflictError, TelegramRetryAfter
 from aiogram.types import Update
 from fastapi import APIRouter, Request
@@ -20,6 +21,7 @@ from bot.channels.telegram_send import DirectReplies, TelegramChannel, make_bot
 from bot.config import Settings
 from bot.rendering import Renderer
 from bot.runtime import Runtime
+from bot.storage.guard import open_guard, store_url_of
 
 __all__ = ["TelegramChannel", "TelegramDoor", "bot_username"]
 
@@ -29,12 +31,15 @@ MAX_UPDATE_BYTES = 1_000_000
 
 
 class TelegramDoor:
-    def __init__(self, settings: Settings, runtime: Runtime, *, poll_timeout: int = 25) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime, *, poll_timeout: int = 25, bot: Bot | None = None) -> None:
         self.settings, self.runtime, self.poll_timeout = settings, runtime, poll_timeout
-        self.bot = make_bot(settings)
+        self.bot = bot if bot is not None else make_bot(settings)
+        #: a Bot handed in (a store's own bot's) is its owner's to close
+        self._owns_bot = bot is None
         self.channel = TelegramChannel(self.bot)
         self.replies = DirectReplies(self.bot)
-        self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot)
+        self.guard = open_guard(store_url_of(runtime.store, settings))
+        self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot, self.guard)
         self.webhook = settings.telegram_mode == "webhook"
         self.router: APIRouter | None = webhook_router(self) if self.webhook else None
         self._task: asyncio.Task[None] | None = None
@@ -49,7 +54,9 @@ class TelegramDoor:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.replies.stop()
-        await self.bot.session.close()
+        if self._owns_bot:
+            await self.bot.session.close()
+        await self.guard.close()
 
     # -- polling ------------------------------------------------------------
     async def poll(self) -> None:

@@ -94,7 +94,7 @@ async def test_plain_text_with_one_button_per_row(channel: TelegramChannel, fake
     sent = fake.messages_to(BUYER)[0]
     assert sent.text == "Total: *5* <b>USD</b>" and sent.parse_mode is None
     assert sent.reply_markup == {"inline_keyboard": [
-        [{"text": "I've paid", "callback_data": "paid_already:unpaid:A-1"}],
+        [{"text": "I've paid", "callback_data": "bb:paid_already:unpaid:A-1"}],
         [{"text": "Help", "url": "https://ex.com/h"}],
     ]}  # fmt: skip
 
@@ -204,7 +204,7 @@ async def test_a_button_is_accepted_then_answered(door: TelegramDoor, fake: Fake
     await place(runtime, "T-5")
     await runtime.store.bind("telegram", str(BUYER), "T-5")
     await door.channel.send(str(BUYER), RenderedMessage("Paid?", (("paid_already:unpaid:T-5", "I've paid", None),)))
-    query_id = fake.user_presses(BUYER, 1, "paid_already:unpaid:T-5")
+    query_id = fake.user_presses(BUYER, 1, "bb:paid_already:unpaid:T-5")
     (inbound,) = await accepted(runtime)
     assert inbound.trigger == "button_pressed" and inbound.conversation_id == "T-5"
     assert {k: inbound.payload[k] for k in ("action", "dialog", "callback_query_id")} == {
@@ -234,19 +234,20 @@ async def test_bad_start_and_strangers_get_help_and_no_order(
     assert await runtime.store.pending_inbound() == []
 
 
-async def test_order_number_and_total_bind_after_wrong_tries(
+async def test_order_number_and_a_non_public_fact_bind_after_wrong_tries(
     door: TelegramDoor, fake: FakeTelegram, runtime: Runtime
 ) -> None:
-    await place(runtime, "T-8")  # total 20.0 USD
+    await place(runtime, "T-8", phone="+34 600 111 2233")  # total 20.0 USD
     fake.user_sends(BUYER, "my order is T-8")
-    assert "total amount" in ((await fake.anext_message(BUYER)).text or "")
-    fake.user_sends(BUYER, "21.00")
+    assert "last 4 digits" in ((await fake.anext_message(BUYER)).text or "")
+    fake.user_sends(BUYER, "20.00")  # the total is public: never enough
     assert "couldn't confirm" in ((await fake.anext_message(BUYER)).text or "")
     fake.user_sends(BUYER, "T-8")
     await fake.anext_message(BUYER)
-    fake.user_sends(BUYER, "$20,00")
-    (inbound,) = await accepted(runtime)
-    assert (inbound.conversation_id, inbound.trigger) == ("T-8", "buyer_bound")
+    fake.user_sends(BUYER, "2233")
+    await fake.await_for(lambda: not fake.pending_updates(), what="confirmed")
+    (inbound,) = await runtime.store.pending_inbound()
+    assert (inbound.conversation_id, inbound.trigger, inbound.payload["via"]) == ("T-8", "buyer_bound", "order_number")
 
 
 async def test_an_unknown_number_reads_exactly_like_a_known_one_and_tries_run_out(

@@ -54,14 +54,14 @@ class BotProcess:
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        #: what runs the bot (a store's own bot with BuyerBot attached runs its script)
+        self.command = [sys.executable, "-m", "bot", "run"]
         self.log = tmp / "bot.log"
         self.url = f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20) -> BotProcess:
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=self.tmp, env=self.env, stdout=log, stderr=log
-            )
+            self.proc = subprocess.Popen(self.command, cwd=self.tmp, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
