@@ -22,6 +22,9 @@ NEGATIONS: Final[dict[str, tuple[str, ...]]] = {
 NEGATABLE: Final[frozenset[str]] = frozenset(
     {"paid_already", "cancel", "too_expensive", "talk_to_person", "thanks", "yes"}
 )
+# Negation words that follow the verb ("ça marche pas", "je paie plus"): a NEGATABLE phrase right before one
+# of these does not count either.
+NEGATIONS_AFTER: Final[dict[str, tuple[str, ...]]] = {"fr": ("pas", "plus", "jamais")}
 
 # Words that always hand the chat to a human (dispute, refund, scam, fraud, chargeback, police, lawyer).
 ESCALATION: Final[dict[str, tuple[str, ...]]] = {
@@ -82,7 +85,7 @@ OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
     "ru": ("пошлин*!", "таможенн* пошлин*!", "ндс!", "налог*!", "таможенн* сбор*!", "сборы!", "раскрутк*!",
            "подписчик*!", "переходи по ссылке!", "по ссылке!", "сколько времени!", "который час!",
            "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!", "вернуть товар", "если захочу вернуть",
-           "документы для таможни"),
+           "документы для таможни", "заработ*"),
     "es": ("impuesto*!", "arancel*!", "iva!", "tasa de importacion!", "seguidores!", "visita mi perfil!",
            "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!", "devolver",
            "devolverlo", "papeles de aduana", "documentos"),
@@ -91,6 +94,6 @@ OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
            "documento da alfandega", "documentos"),
     "fr": ("droits de douane!", "droit de douane!", "taxe*!", "tva!", "abonnes!", "visitez mon profil!",
            "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!", "renvoyer", "retourner",
-           "papiers de douane", "justificatifs"),
+           "papiers de douane", "justificatifs", "gagnez", "gagner de largent"),
 }
 # fmt: on

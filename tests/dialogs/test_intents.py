@@ -17,7 +17,7 @@ HELDOUT3 = ROOT / "tests" / "data" / "intents_heldout3.jsonl"
 DOC = ROOT / "docs" / "intents.md"
 
 # Floors a few points under what docs/intents.md measures; a matcher that regresses fails here.
-MIN_TRAINING = 0.97  # measured 0.992 (language given and detected)
+MIN_TRAINING = 0.97  # measured 0.993 (language given and detected)
 MIN_TRAINING_LONG = 0.96  # 7+ words, measured 0.987
 MIN_PER_LANGUAGE = 0.96  # worst language measured 0.987
 MIN_OLD_HELDOUT = 0.92  # split heldout2 (67), measured 0.955
