@@ -222,10 +222,6 @@ async def start_stack(
 
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), on_due)
     runtime.timer_sink = scheduler.apply
-    if forward is None:
-        runtime.upcoming = scheduler.upcoming
-    else:  # the others are bare timers, with no conversation to prepare
-        runtime.upcoming = lambda until: [t for t in scheduler.upcoming(until) if t.conversation_id in forward]
     stack = Stack(store, runtime, sender, channel, scheduler, on_due_at)
     stack.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     started = time.perf_counter()

@@ -20,6 +20,10 @@ def _run(settings: Settings) -> int:
     from bot.app import create_app
 
     policy = load_policy(settings.policy)
+    if settings.store_url.startswith("sqlite:///"):
+        from bot.storage.sqlite_lock import hold_single_process
+
+        hold_single_process(settings.store_url[len("sqlite:///") :])  # one line if another runs
     asyncio.run(_check_store(settings))
     app = create_app(settings, policy)
     config = uvicorn.Config(

@@ -19,12 +19,15 @@ from bot.api.chat import chat_router
 from bot.api.console import console_router
 from bot.api.events import event_router
 from bot.channels.webchat import WebChatChannel
+from bot.cluster import Cluster, process_name
 from bot.config import Settings
-from bot.ratelimit import ChannelLimits
+from bot.ratelimit import ChannelLimits, LocalLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.storage import open_store
+from bot.storage.redis import RedisStore
+from bot.storage.sqlite_lock import hold_single_process, release_single_process
 from bot.tuning import tune_gc
 from dialogs.catalog import all_dialogs
 from dialogs.engine import DialogEngine
@@ -43,10 +46,12 @@ def channel_limits(policy: Policy, name: str) -> ChannelLimits:
         "whatsapp": (80.0, 1 / 6, 2.0),
     }
     rate, per_chat, burst = defaults.get(name, (30.0, 1.0, 3.0))
+    per_group = section.get("per_group_rate", 20 / 60 if name == "telegram" else None)
     return ChannelLimits(
         rate=float(section.get("rate", rate)),
         per_chat_rate=float(section.get("per_chat_rate", per_chat)),
         per_chat_burst=float(section.get("per_chat_burst", burst)),
+        per_group_rate=float(per_group) if per_group is not None else None,
     )
 
 
@@ -59,10 +64,12 @@ class Services:
     sender: Sender
     scheduler: FollowUpScheduler
     channels: dict[str, Channel]
+    cluster: Cluster
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: list[Any] = field(default_factory=list)
 
     async def close(self) -> None:
+        await self.cluster.stop()  # a standby takes over at once
         self.scheduler.shutdown()
         for extra in reversed(self.extras):
             await extra.stop()
@@ -72,13 +79,22 @@ class Services:
         await self.sender.close()
         await self.runtime.close()
         await self.store.close()
+        if self.settings.store_url.startswith("sqlite:///"):
+            release_single_process(self.settings.store_url[len("sqlite:///") :])
 
 
 async def start_services(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> Services:
+    """Build and start everything `buyerbot run` serves (an embedding host
+    calls this too); `Services.close` stops it all. On SQLite this process
+    must be the only one on the file (else `AlreadyRunning`)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
+    if settings.store_url.startswith("sqlite:///"):
+        hold_single_process(settings.store_url[len("sqlite:///") :])
     store = await open_store(settings.store_url)
     await store.ping()
+    if isinstance(store, RedisStore):
+        store.owner = process_name(settings.http_port)
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     channels: dict[str, Channel] = {"webchat": WebChatChannel()}
     extras: list[Any] = []
@@ -101,19 +117,27 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
         channels["whatsapp"] = wa_door.channel
         extras.append(wa_door)
     renderer = Renderer(settings.templates)
-    limits = {name: channel_limits(policy, name) for name in channels}
+    per_channel = {name: channel_limits(policy, name) for name in channels}
+    limits = store.shared_limits(per_channel) if isinstance(store, RedisStore) else LocalLimits(per_channel)
     sender = Sender(store, channels, renderer, limits, clock, on_unreachable=runtime.mark_unreachable)
     runtime.sender = sender
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
     runtime.timer_sink = scheduler.apply
-    runtime.upcoming = scheduler.upcoming
-    services = Services(settings, policy, store, runtime, sender, scheduler, channels, extras=extras)
+    cluster = Cluster(store, runtime, sender, scheduler, clock)
+    for extra in extras:
+        if isinstance(store, RedisStore) and hasattr(extra, "poll_when_leading") and not extra.webhook:
+            extra.poll_when_leading = True  # one poller among several processes: the leader
+            cluster.on_lead.append(extra.lead)
+            cluster.on_stand_by.append(extra.stand_by)
+    services = Services(settings, policy, store, runtime, sender, scheduler, channels, cluster, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
-    await runtime.start()
-    await sender.recover()
-    scheduler.start(await store.timers())
+    scheduler.start(())
     for extra in extras:
         await extra.start()
+    await cluster.start()  # presence, then the lease: follow-ups from the store when leading
+    await runtime.start()
+    await sender.recover()
+    cluster.start_sweeping()
     tune_gc()  # everything is loaded: freeze it, so GC passes stop rescanning it
     return services
 
@@ -158,10 +182,12 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
         services = holder.get("services")
-        return {
-            "ok": services is not None,
-            "pending_follow_ups": services.scheduler.pending() if services else 0,
-            "prepared_follow_ups": services.runtime.prepared() if services else 0,
-        }
+        if services is None:
+            return {"ok": False, "pending_follow_ups": 0, "scheduler": "standby"}
+        try:
+            pending: int | None = await services.store.count_timers()
+        except Exception:  # the store is down: say so, without a 500
+            pending = None
+        return {"ok": pending is not None, "pending_follow_ups": pending, "scheduler": services.cluster.role}
 
     return app
