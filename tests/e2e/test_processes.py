@@ -5,6 +5,8 @@ restarted, all mid-burst, and the processes together within the policy rate."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.process import BotProcess, placed_event
+from tests.e2e.process import BotProcess, free_port, placed_event
 from tests.e2e.telegram_helpers import TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegram
 from tests.redis_server import RedisServer
@@ -58,7 +60,7 @@ class Cluster:
         for bot in self.bots:
             bot.launch()
         for bot in self.bots:
-            bot.wait_ready(40)
+            bot.wait_ready(120)  # three at once on a loaded 2-core machine
 
     def leader(self, timeout: float = 20, among: list[BotProcess] | None = None) -> BotProcess:
         deadline = time.monotonic() + timeout
@@ -169,7 +171,7 @@ def test_a_non_leader_killed_and_restarted_mid_burst_loses_and_doubles_nothing(
     procs.place(chats, "N")
     procs.fake.wait_for(lambda: procs.sent() >= 30, 30, what="a quarter of the burst")
     other.kill()
-    other.start(40)
+    other.start(90)
     counts = procs.wait_all_sent(chats, 60)
     assert lost(counts) == 0 and doubled(counts) == 0
     assert "resending" not in other.log.read_text(), "nothing of a live process is sent again"
@@ -189,3 +191,16 @@ def test_redis_killed_and_restarted_mid_burst_loses_and_doubles_nothing(
     counts = procs.wait_all_sent(chats, 90)
     assert lost(counts) == 0 and doubled(counts) == 0
     procs.leader(timeout=20)
+
+
+def test_a_second_process_on_the_same_sqlite_file_refuses_to_start(tmp_path: Path) -> None:
+    first = BotProcess(tmp_path).start()
+    try:
+        env = {**first.env, "BUYERBOT_HTTP_PORT": str(free_port())}
+        second = subprocess.run([sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, capture_output=True)
+        assert second.returncode == 2
+        lines = second.stderr.decode().strip().splitlines()
+        assert len(lines) == 1 and "already runs on" in lines[0] and "Redis" in lines[0], lines
+        assert first.health()["scheduler"] == "leader", "the first one goes on"
+    finally:
+        first.stop()
