@@ -1,4 +1,4 @@
-"""`buyerbot` command line: run, simulate, events import, policy check, link.
+"""`buyerbot` command line: run, simulate, events import, policy check, link, users.
 Everything is built here, on demand; importing this module starts nothing."""
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ def _run(settings: Settings) -> int:
     import uvicorn
 
     from bot.app import create_app
+    from bot.http_server import server_config
 
     policy = load_policy(settings.policy)
     if settings.store_url.startswith("sqlite:///"):
@@ -26,11 +27,7 @@ def _run(settings: Settings) -> int:
         hold_single_process(settings.store_url[len("sqlite:///") :])  # one line if another runs
     asyncio.run(_check_store(settings))
     app = create_app(settings, policy)
-    config = uvicorn.Config(
-        app, host=settings.http_host, port=settings.http_port, log_level=settings.log_level.lower(),
-        lifespan="on", access_log=False,
-    )  # fmt: skip
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(server_config(app, settings))
     server.run()
     return 0 if server.started else 1
 
@@ -85,7 +82,15 @@ def _link(settings: Settings, order_id: str) -> int:
     return asyncio.run(print_links(settings, order_id))
 
 
+def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.users_cli import run
+
+    return asyncio.run(run(settings, args))
+
+
 def parser() -> argparse.ArgumentParser:
+    from bot.users_cli import add_parser
+
     root = argparse.ArgumentParser(prog="buyerbot", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the bot (HTTP, channels, scheduler)")
@@ -103,6 +108,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("file", type=Path)
     link = commands.add_parser("link", help="print the buyer's links (web chat, Telegram) for an order")
     link.add_argument("order_id")
+    add_parser(commands)
     return root
 
 
@@ -123,8 +129,10 @@ def main(argv: list[str] | None = None) -> int:
             return _simulate(settings, args.scenario)
         if args.command == "events":
             return _import(settings, args.file, args.url, args.token)
+        if args.command == "users":
+            return _users(settings, args)
         return _link(settings, args.order_id)
-    except (ConfigError, PolicyError) as exc:
+    except (ConfigError, PolicyError, ValueError) as exc:
         print(f"buyerbot: {exc}", file=sys.stderr)
         return 2
     except (ConnectionError, OSError) as exc:

@@ -6,16 +6,18 @@ first, and the facts of the card an agent reads before answering."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from dialogs.calendar import WorkingHours, local_time_text
+from dialogs.calendar import WorkingHours, add_business_days, buyer_timezone, local_time_text
 from dialogs.model import Conversation, Order, Ownership, TranscriptEntry, parse_time
 from dialogs.policy import Policy
 from dialogs.ports import Store
 
 TOPIC_NAME_LIMIT = 128
+#: a cancelled order's money is back within this many business days
+REFUND_BUSINESS_DAYS = 7
 LAST_MESSAGES = 8
 SHOWN_AUTHORS = ("buyer", "bot", "agent", "note")
 
@@ -44,6 +46,19 @@ class HandoffRules:
             max_offer=max_offer,
             hours=working_hours(policy),
         )
+
+
+def offer_percent(rules: HandoffRules, given: Decimal | None) -> int | float | None:
+    """An agent's discount as sent to the dialog, or None outside the policy's range."""
+    if given is None or not rules.min_offer <= given <= rules.max_offer:
+        return None
+    return int(given) if given == given.to_integral_value() else float(given)
+
+
+def refund_day(order: Order, now: datetime) -> date:
+    """When a refund started now reaches the buyer: business days of the buyer's country."""
+    country = order.buyer.country
+    return add_business_days(now, REFUND_BUSINESS_DAYS, country, buyer_timezone(country, order.buyer.timezone))
 
 
 def working_hours(policy: Policy) -> WorkingHours:
@@ -159,8 +174,12 @@ def topic_name(order: Order, reason: str) -> str:
 
 
 def evidence_of(item: QueueItem) -> dict[str, list[str]]:
+    return evidence_for(item.conversation, item.order)
+
+
+def evidence_for(conversation: Conversation, order: Order) -> dict[str, list[str]]:
     """Photos and videos by file id, links by URL (a video link is a link)."""
-    raw: dict[str, Any] = item.conversation.memory.get("evidence") or item.order.facts.get("evidence") or {}
+    raw: dict[str, Any] = conversation.memory.get("evidence") or order.facts.get("evidence") or {}
     files_photo = [str(p) for p in raw.get("photos", []) if p]
     videos = [str(v) for v in raw.get("videos", []) if v]
     links = [str(link) for link in raw.get("links", []) if link]

@@ -6,24 +6,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
+from bot.api.body_limits import BodyLimits
 from bot.api.chat import chat_router
-from bot.api.console import console_router
+from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.surface import harden
 from bot.channels.webchat import WebChatChannel
 from bot.cluster import Cluster, process_name
 from bot.config import Settings
 from bot.ratelimit import ChannelLimits, LocalLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
+from bot.secrets_file import private_token
 from bot.sender import Sender
 from bot.storage import open_store
 from bot.storage.redis import RedisStore
@@ -35,7 +37,12 @@ from dialogs.policy import Policy, load_policy
 from dialogs.ports import Channel, Clock, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
 
+if TYPE_CHECKING:
+    from bot.channels.telegram import TelegramDoor
+
 log = logging.getLogger("buyerbot")
+#: builds the Telegram door around the runtime (bot/integrations: a store's own bot's)
+TelegramDoorFactory = Callable[[Runtime], "TelegramDoor"]
 
 
 def channel_limits(policy: Policy, name: str) -> ChannelLimits:
@@ -83,10 +90,17 @@ class Services:
             release_single_process(self.settings.store_url[len("sqlite:///") :])
 
 
-async def start_services(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> Services:
-    """Build and start everything `buyerbot run` serves (an embedding host
-    calls this too); `Services.close` stops it all. On SQLite this process
-    must be the only one on the file (else `AlreadyRunning`)."""
+async def start_services(
+    settings: Settings,
+    policy: Policy | None = None,
+    clock: Clock | None = None,
+    *,
+    telegram_door: TelegramDoorFactory | None = None,
+) -> Services:
+    """Everything `buyerbot run` runs, started; `Services.close` stops it
+    all. `telegram_door` replaces the door that polls with
+    BUYERBOT_TELEGRAM_TOKEN (BuyerBot inside a store's bot). On SQLite this
+    process must be the only one on the file (else `AlreadyRunning`)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
     if settings.store_url.startswith("sqlite:///"):
@@ -98,10 +112,10 @@ async def start_services(settings: Settings, policy: Policy | None = None, clock
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     channels: dict[str, Channel] = {"webchat": WebChatChannel()}
     extras: list[Any] = []
-    if settings.telegram_token:
+    if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
 
-        door = TelegramDoor(settings, runtime)
+        door = telegram_door(runtime) if telegram_door is not None else TelegramDoor(settings, runtime)
         channels["telegram"] = door.channel
         extras.append(door)
         if settings.agent_chat_id:
@@ -146,26 +160,42 @@ def api_token(settings: Settings) -> str:
     """The configured token, or one generated once and kept under var/."""
     if settings.api_token:
         return settings.api_token
-    path = Path("var/api_token")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24) + "\n", encoding="utf-8")
-        path.chmod(0o600)
-        log.warning("BUYERBOT_API_TOKEN is not set: generated one in %s", path)
-    return path.read_text(encoding="utf-8").strip()
+    return private_token(Path("var/api_token"))
 
 
-def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | None = None) -> FastAPI:
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def body_limits(settings: Settings) -> BodyLimits:
+    """Every route's request-body limit in one place (README, Security); a
+    route not named here gets BUYERBOT_MAX_BODY_BYTES. Checked before parsing."""
+    limits = BodyLimits(settings.max_body_bytes, settings.http_body_timeout)
+    limits.declare("/api/v1/events", settings.max_event_bytes)
+    limits.declare("/chat/api/", 32 * KIB, prefix=True)
+    limits.declare("/api/v1/conversations/", 32 * KIB, prefix=True)
+    limits.declare("/console/", 32 * KIB, prefix=True)
+    limits.declare("/login", 8 * KIB)
+    limits.declare("/telegram/webhook", MIB)
+    limits.declare("/whatsapp/webhook", MIB)
+    return limits
+
+
+def create_app(
+    settings: Settings, policy: Policy | None = None, clock: Clock | None = None, *, running: Services | None = None
+) -> FastAPI:
+    """The HTTP surface; its lifespan starts and stops the services, or
+    serves `running` ones that their owner stops (BuyerBot inside a store's bot)."""
     holder: dict[str, Services] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await start_services(settings, policy, clock)
+        services = running if running is not None else await start_services(settings, policy, clock)
         holder["services"] = services
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
         app.include_router(chat_router(services.runtime))
-        app.include_router(console_router(services.runtime, api_token(settings), services.policy, settings.templates))
+        console = await mount_console(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -175,9 +205,12 @@ def create_app(settings: Settings, policy: Policy | None = None, clock: Clock | 
         try:
             yield
         finally:
-            await services.close()
+            await console.close(services)
+            if running is None:
+                await services.close()
 
-    app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="BuyerBot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    harden(app, settings, body_limits(settings))
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

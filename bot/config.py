@@ -30,6 +30,16 @@ class Settings(BaseSettings):
     public_url: str = ""
     max_event_bytes: int = Field(65536, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: the HTTP surface's bounds (README, Security): bodies, timeouts, connections
+    max_body_bytes: int = Field(65536, ge=1024)
+    http_header_timeout: float = Field(10.0, gt=0)
+    http_body_timeout: float = Field(30.0, gt=0)
+    http_keep_alive_timeout: int = Field(5, ge=1)
+    http_max_connections: int = Field(512, ge=8)
+    http_max_concurrency: int = Field(1000, ge=1)
+    http_max_header_bytes: int = Field(16384, ge=1024)
+    #: the interactive API docs at /docs (the OpenAPI document is always at /openapi.json)
+    docs: bool = False
 
     telegram_token: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
@@ -45,6 +55,13 @@ class Settings(BaseSettings):
 
     agent_chat_id: int | None = None
     agent_ids: str = ""
+
+    #: hours a console login lasts
+    console_session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    #: serve /metrics on this port without a token (0: only on the main port, behind the API token)
+    metrics_port: int = Field(0, ge=0, le=65535)
+    #: `text` or `json` (one JSON object per line)
+    log_format: Literal["text", "json"] = "text"
 
     @field_validator("store_url")
     @classmethod

@@ -15,7 +15,8 @@ from dialogs.model import OutboxMessage, supported_language
 from dialogs.ports import Capabilities, RenderedMessage
 
 FALLBACK = "en"
-CALLBACK_LIMIT = 64
+#: Telegram's 64 bytes, less its channel's 3-byte prefix (`telegram_send.CALLBACK_PREFIX`)
+CALLBACK_LIMIT = 61
 
 
 def callback_data(action: str, dialog: str, conversation_id: str) -> str:

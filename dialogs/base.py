@@ -11,9 +11,11 @@ from enum import StrEnum
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from transitions import Machine
 
 from dialogs.calendar import buyer_timezone
+from dialogs.locale_text import buyer_locale, money
 from dialogs.model import (
     Button,
     Cancel,
@@ -49,15 +51,24 @@ class Turn:
         """The buyer's own time zone (explicit, else from the order's country)."""
         return buyer_timezone(self.order.buyer.country, self.order.buyer.timezone)
 
+    @property
+    def locale(self) -> Locale:
+        """The buyer's locale for amounts, numbers and dates (language + country)."""
+        return buyer_locale(self.conversation.language, self.order.buyer.country)
+
+    def money(self, amount: object) -> str:
+        """An amount of the order's currency as the buyer's locale writes it."""
+        return money(amount, self.order.currency, self.locale)
+
     def say(self, template: str, buttons: Sequence[Button | str] = (), **context: Any) -> None:
         made = tuple(b if isinstance(b, Button) else Button(action=b) for b in buttons)
         self.intents.append(Say(template, {**self.base_context(), **context}, made))
 
-    def schedule(self, name: str, due_at: datetime, *, urgent: bool = False) -> None:
-        self.intents.append(Schedule(name, due_at, urgent))
+    def schedule(self, name: str, due_at: datetime, *, urgent: bool = False, internal: bool = False) -> None:
+        self.intents.append(Schedule(name, due_at, urgent, internal))
 
-    def schedule_in(self, name: str, delay: timedelta, *, urgent: bool = False) -> None:
-        self.schedule(name, self.now + delay, urgent=urgent)
+    def schedule_in(self, name: str, delay: timedelta, *, urgent: bool = False, internal: bool = False) -> None:
+        self.schedule(name, self.now + delay, urgent=urgent, internal=internal)
 
     def cancel(self, *names: str) -> None:
         self.intents.extend(Cancel(name) for name in names)
@@ -76,7 +87,7 @@ class Turn:
             "order_id": order.order_id,
             "item_title": first.title if first else "",
             "item_url": first.url if first else "",
-            "total": order.total_amount,
+            "total": self.money(order.total_amount),
             "currency": order.currency,
         }
 

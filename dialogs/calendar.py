@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 
+from dialogs.locale_text import buyer_locale, date_text, time_text
+
 DEFAULT_QUIET_START = time(21, 0)
 DEFAULT_QUIET_END = time(9, 0)
 SEARCH_DAYS = 60  # how far working-hour searches look ahead/behind (long CN holiday runs are ~9 days)
@@ -127,6 +129,36 @@ def postpone_for_quiet_hours(due: datetime, tz: ZoneInfo, quiet_start: time, qui
     return _resolve_local(end_day, quiet_end, tz, not_before=_to_utc(due))
 
 
+def in_quiet_hours(at: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time) -> bool:
+    return postpone_for_quiet_hours(at, tz, quiet_start, quiet_end) != at
+
+
+#: a message moved out of the night before a deadline goes this long before the night begins
+EVENING_LEAD = timedelta(hours=1)
+
+
+def advance_before_quiet_hours(
+    due: datetime, tz: ZoneInfo, quiet_start: time, quiet_end: time, not_before: datetime
+) -> datetime:
+    """`due` moved EARLIER, into the buyer's last day-time window before it, when
+    it falls in the quiet hours: an hour before the night began (never before
+    that day-time window opened). When that moment has passed already
+    (`not_before`), now if it is day-time, else the end of this night."""
+    _require_aware(due)
+    if not in_quiet_hours(due, tz, quiet_start, quiet_end):
+        return due
+    local = due.astimezone(tz)
+    night_day = local.date() if local.time() >= quiet_start else local.date() - timedelta(days=1)
+    night_begins = _resolve_local(night_day, quiet_start, tz)
+    day_begins = _resolve_local(night_day if quiet_start > quiet_end else night_day - timedelta(days=1), quiet_end, tz)
+    moved = max(night_begins - EVENING_LEAD, day_begins)
+    if moved >= not_before:
+        return moved
+    if not in_quiet_hours(not_before, tz, quiet_start, quiet_end):
+        return not_before
+    return postpone_for_quiet_hours(not_before, tz, quiet_start, quiet_end)
+
+
 @lru_cache(maxsize=512)
 def _holiday_dates(country: str, year: int) -> frozenset[date]:
     try:
@@ -222,56 +254,18 @@ DEFAULT_WORKING_HOURS = WorkingHours(
     holiday_country="CN",
 )
 
-_MONTHS: dict[str, tuple[str, ...]] = {
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-           "сентября", "октября", "ноября", "декабря"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-           "septiembre", "octubre", "noviembre", "diciembre"),
-    "pt": ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
-           "setembro", "outubro", "novembro", "dezembro"),
-    "fr": ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-           "septembre", "octobre", "novembre", "décembre"),
-}  # fmt: skip
 
-_WEEKDAYS: dict[str, tuple[str, ...]] = {
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "ru": ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"),
-    "es": ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo"),
-    "pt": ("segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira",
-           "sábado", "domingo"),
-    "fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),
-}  # fmt: skip
-
-# weekday / date separator per language ("понедельник, 24 ноября" vs "lundi 24 novembre")
-_WEEKDAY_SEPARATOR = {"en": " ", "ru": ", ", "es": " ", "pt": ", ", "fr": " "}
+def local_date_text(d: date, language: str, country: str | None = None) -> str:
+    """Day and month in the buyer's locale (Babel/CLDR): "November 24" (en),
+    "24 November" (en_GB), "24 ноября", "24 de noviembre", "1er novembre"."""
+    return date_text(d, buyer_locale(language, country))
 
 
-def _language(language: str | None) -> str:
-    code = (language or "").strip().lower().replace("_", "-").split("-")[0]
-    return code if code in _MONTHS else "en"
-
-
-def local_date_text(d: date, language: str) -> str:
-    """Day and month, e.g. "24 November", "24 ноября", "24 de noviembre", "1er novembre"."""
-    lang = _language(language)
-    month = _MONTHS[lang][d.month - 1]
-    if lang in ("es", "pt"):
-        return f"{d.day} de {month}"
-    if lang == "fr" and d.day == 1:
-        return f"1er {month}"
-    return f"{d.day} {month}"
-
-
-def local_time_text(at: datetime, tz: ZoneInfo, language: str) -> str:
-    """`at` in zone `tz`, e.g. "Monday 24 November, 09:00" or "lunes 24 de noviembre, 09:00"."""
+def local_time_text(at: datetime, tz: ZoneInfo, language: str, country: str | None = None) -> str:
+    """`at` in zone `tz`, with its weekday, in the buyer's locale: "Monday 24
+    November, 09:00" (en_GB), "lunes, 24 de noviembre, 9:00"."""
     _require_aware(at)
-    local = at.astimezone(tz)
-    lang = _language(language)
-    weekday = _WEEKDAYS[lang][local.weekday()]
-    day_text = local_date_text(local.date(), lang)
-    return f"{weekday}{_WEEKDAY_SEPARATOR[lang]}{day_text}, {local:%H:%M}"
+    return time_text(at, tz, buyer_locale(language, country))
 
 
 def _check_month_day(md: tuple[int, int]) -> None:

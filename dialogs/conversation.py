@@ -1,6 +1,8 @@
 """How the engine reacts to people: the buyer's typed text, media and buttons
-become `answered_<intent>` / `evidence_sent` triggers; what no dialog takes is
-asked again once, then handed to a person. Agents' actions come here too."""
+become `answered_<intent>` / `evidence_sent` triggers; a typed answer that names one
+of the step's buttons counts as pressing it (dialogs/choices.py); two close readings
+are asked back with two buttons; what no dialog takes is asked again once (the
+step's buttons still there), then handed to a person. Agents' actions come here too."""
 
 from __future__ import annotations
 
@@ -8,9 +10,10 @@ import re
 from typing import TYPE_CHECKING
 
 from dialogs.base import Turn
+from dialogs.choices import exact_choice, loose_choice, step_buttons
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
-from dialogs.intents import detect_language, match_intent, mentions_escalation_words
-from dialogs.model import Commit, Ownership, TranscriptEntry, supported_language
+from dialogs.intents import Intent, detect_language, match_intent, mentions_escalation_words
+from dialogs.model import Button, Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status
 
 if TYPE_CHECKING:
@@ -19,7 +22,9 @@ if TYPE_CHECKING:
 MAX_TEXT = 4096
 LINK = re.compile(r"https?://\S+", re.IGNORECASE)
 #: intents every dialog step understands the same way
-SMALL_TALK = {"thanks": "common/you_are_welcome", "greeting": "common/greeting"}
+SMALL_TALK = {Intent.THANKS: "common/you_are_welcome", Intent.GREETING: "common/greeting"}
+#: intents that only answer a question; they mean something only at a step that asked one
+ANSWER_WORDS = frozenset({Intent.YES, Intent.NO, Intent.THANKS, Intent.GREETING, Intent.UNKNOWN})
 
 
 def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
@@ -72,13 +77,14 @@ def _on_button(engine: DialogEngine, turn: Turn) -> None:
     action = str(turn.payload.get("action", ""))
     if action == "talk_to_person":
         hand_off(turn, "asked")
-        return
-    if turn.payload.get("dialog") != (turn.conversation.dialog or "common") or not engine.fire(
-        turn, f"answered_{action}"
-    ):
+    elif turn.payload.get("dialog") != (turn.conversation.dialog or "common"):
         turn.say("common/stale_button")
-        return
-    turn.conversation.misunderstandings = 0
+    elif engine.fire(turn, f"answered_{action}"):
+        turn.conversation.misunderstandings = 0
+    elif action == Intent.WHERE_IS_ORDER:  # a "which did you mean" button
+        turn.say("common/order_status", **order_status(turn))
+    else:
+        turn.say("common/stale_button")
 
 
 def _on_text(engine: DialogEngine, turn: Turn, text: str, media: list[dict[str, str]]) -> None:
@@ -93,21 +99,64 @@ def _on_text(engine: DialogEngine, turn: Turn, text: str, media: list[dict[str, 
     if mentions_escalation_words(text):
         hand_off(turn, "escalation_words")
         return
-    intent = str(match_intent(text, conversation.language).intent)
-    if intent == "talk_to_person":
+    buttons = step_buttons(turn)
+    if (action := exact_choice(text, conversation.language, buttons)) is not None:
+        _choose(engine, turn, action)
+        return
+    match = match_intent(text, conversation.language)
+    if match.intent is Intent.TALK_TO_PERSON:
         hand_off(turn, "asked")
-    elif engine.fire(turn, f"answered_{intent}"):
-        conversation.misunderstandings = 0
-    elif intent == "where_is_order":
+        return
+    if match.intent not in ANSWER_WORDS:
+        options = [i for i in (match.intent, match.alternative) if i is not None and _understood(engine, turn, i)]
+        if len(options) == 2:  # two close readings: the buyer picks, we don't guess
+            turn.say("common/which_did_you_mean", [str(i) for i in options])
+            return
+        if options:
+            _answer_intent(engine, turn, options[0])
+            return
+    if (action := loose_choice(text, conversation.language, match, buttons)) is not None:
+        _choose(engine, turn, action)
+        return
+    _answer_intent(engine, turn, match.intent)
+
+
+def _understood(engine: DialogEngine, turn: Turn, intent: Intent) -> bool:
+    return intent is Intent.WHERE_IS_ORDER or engine.understands(turn.conversation, f"answered_{intent}")
+
+
+def _choose(engine: DialogEngine, turn: Turn, action: str) -> None:
+    """A typed answer that names one of the step's buttons: as if the buyer pressed it."""
+    if action == "talk_to_person":
+        hand_off(turn, "asked")
+    elif engine.fire(turn, f"answered_{action}"):
+        turn.conversation.misunderstandings = 0
+    elif action in Intent.__members__.values():
+        _answer_intent(engine, turn, Intent(action))
+    else:
+        _not_understood(turn)
+
+
+def _answer_intent(engine: DialogEngine, turn: Turn, intent: Intent) -> None:
+    if engine.fire(turn, f"answered_{intent}"):
+        turn.conversation.misunderstandings = 0
+    elif intent is Intent.WHERE_IS_ORDER:
         turn.say("common/order_status", **order_status(turn))
     elif intent in SMALL_TALK:
         turn.say(SMALL_TALK[intent])
     else:
-        conversation.misunderstandings += 1
-        if conversation.misunderstandings >= 2:
-            hand_off(turn, "misunderstood")
-        else:
-            turn.say("common/not_understood", ["talk_to_person"])
+        _not_understood(turn)
+
+
+def _not_understood(turn: Turn) -> None:
+    """Asked again once, with the step's buttons still there; the second time, a person."""
+    conversation = turn.conversation
+    conversation.misunderstandings += 1
+    if conversation.misunderstandings >= 2:
+        hand_off(turn, "misunderstood")
+        return
+    shown = [Button(b["action"], label=b.get("label")) for b in step_buttons(turn) if b["action"] != "talk_to_person"]
+    turn.say("common/not_understood", [*shown, Button("talk_to_person")])
 
 
 def react_to_agent(engine: DialogEngine, turn: Turn, change: Commit) -> None:

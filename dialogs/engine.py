@@ -10,8 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from dialogs.base import Dialog, Turn
-from dialogs.calendar import buyer_timezone, postpone_for_quiet_hours
+from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
+from dialogs.choices import remember_step_buttons
 from dialogs.conversation import react_to_agent, react_to_buyer
+from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
+from dialogs.guide_rules import on_event as guide_rules_on_event
 from dialogs.handoff import hand_off
 from dialogs.model import (
     Cancel,
@@ -136,6 +139,7 @@ class DialogEngine:
             log.warning("inbound %s for unknown conversation %s ignored", inbound.trigger, inbound.conversation_id)
             return change
         turn = Turn(conversation, order, inbound, self.policy, now)
+        step_before = conversation.step
         if inbound.trigger == "order_event":
             self._on_event(turn, change)
         elif inbound.trigger == "follow_up_due":
@@ -144,6 +148,7 @@ class DialogEngine:
             react_to_agent(self, turn, change)
         else:
             react_to_buyer(self, turn, change)
+        remember_step_buttons(turn, step_before)
         self._materialise(turn, change)
         return change
 
@@ -151,6 +156,8 @@ class DialogEngine:
     def fire(self, turn: Turn, trigger: str) -> bool:
         """Fire on the active dialog; start a dialog that starts on `trigger`."""
         conversation = turn.conversation
+        if trigger in AFTERSALES_TRIGGERS and answer_outside_window(turn, trigger):
+            return True  # after the after-sales window: an honest answer, the seller decides
         active = self.dialogs.get(conversation.dialog or "")
         fired = active.fire(turn, trigger) if active else False
         if active and fired and active.is_final(conversation.state):
@@ -166,6 +173,12 @@ class DialogEngine:
             conversation.step += 1
         return fired
 
+    def understands(self, conversation: Conversation, trigger: str) -> bool:
+        """Whether `trigger` would move the active dialog or start one (guards aside)."""
+        active = self.dialogs.get(conversation.dialog or "")
+        state = str(conversation.state or (active.initial if active else ""))
+        return (active is not None and active.accepts(state, trigger)) or trigger in self._starters
+
     def _on_event(self, turn: Turn, change: Commit) -> None:
         payload = turn.payload
         # a clock ahead of ours must not plan follow-ups from the future
@@ -177,6 +190,7 @@ class DialogEngine:
             return  # nothing to talk about before we know the buyer
         if payload["type"] == "order.placed":
             self._adopt_buyer(conversation, order)
+        guide_rules_on_event(turn, payload["type"], occurred)
         fired = self.fire(turn, trigger_for(payload["type"]))
         if payload["type"] == "dispute.opened" and not fired:
             hand_off(turn, "dispute")  # answered within the platform's deadline: a person now
@@ -203,6 +217,9 @@ class DialogEngine:
             log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
             return
         turn.cancel(name)
+        if name in INTERNAL_TIMERS:  # seller work: whoever owns the chat
+            protection_due(turn)
+            return
         if turn.conversation.ownership is not Ownership.BOT:
             # a timer armed before the hand-off committed: pause it like the others
             turn.conversation.memory.setdefault("paused_timers", {})[name] = 0.0
@@ -216,7 +233,7 @@ class DialogEngine:
             if isinstance(intent, Say):
                 change.outbox.append(self._message(turn, intent, len(change.outbox)))
             elif isinstance(intent, Schedule):
-                due = intent.due_at if intent.urgent else self._after_quiet_hours(turn.order, intent.due_at)
+                due = self._due(turn, intent)
                 change.timers_set = [t for t in change.timers_set if t.name != intent.name]
                 change.timers_set.append(Timer(conversation.id, intent.name, due))
                 if intent.name in change.timers_cancelled:
@@ -257,6 +274,12 @@ class DialogEngine:
             address=conversation.address,
         )
 
-    def _after_quiet_hours(self, order: Order, due: datetime) -> datetime:
-        tz = buyer_timezone(order.buyer.country, order.buyer.timezone)
-        return postpone_for_quiet_hours(due, tz, self.policy.quiet_start, self.policy.quiet_end)
+    def _due(self, turn: Turn, schedule: Schedule) -> datetime:
+        """Internal work runs at any hour; a buyer message waits for the
+        buyer's morning, or, when it must precede a deadline, moves earlier."""
+        policy, tz = self.policy, turn.buyer_tz
+        if schedule.internal:
+            return schedule.due_at
+        if schedule.urgent:
+            return advance_before_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end, turn.now)
+        return postpone_for_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end)

@@ -9,6 +9,7 @@ from typing import Any
 
 from dialogs.base import Turn
 from dialogs.calendar import WorkingHours, local_time_text
+from dialogs.guide_rules import INTERNAL_TIMERS
 from dialogs.model import Cancel, Ownership, Schedule
 
 
@@ -60,7 +61,7 @@ def _back_at(turn: Turn, period: tuple[datetime, datetime]) -> str:
     """The end of this off-period in the buyer's own words; marks the period as
     answered, so the buyer hears it once."""
     turn.conversation.memory["auto_reply_period"] = period[0].isoformat()
-    return local_time_text(period[1], turn.buyer_tz, turn.conversation.language)
+    return local_time_text(period[1], turn.buyer_tz, turn.conversation.language, turn.order.buyer.country)
 
 
 def pause_timers(turn: Turn) -> None:
@@ -71,6 +72,8 @@ def pause_timers(turn: Turn) -> None:
             pending[intent.name] = intent.due_at.isoformat()
         elif isinstance(intent, Cancel):
             pending.pop(intent.name, None)
+    for name in INTERNAL_TIMERS:  # seller work goes on while a person has the chat
+        pending.pop(name, None)
     paused = memory.setdefault("paused_timers", {})
     for name, due in pending.items():
         left = max((datetime.fromisoformat(due) - turn.now).total_seconds(), 0.0)

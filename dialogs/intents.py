@@ -1,27 +1,33 @@
 """Free-text understanding for buyer messages: intent matching, language detection and escalation words.
-Offline and rule-based: phrase tables live in dialogs/intent_phrases.py; see docs/intents.md for accuracy.
+Offline and rule-based: phrase tables live in dialogs/intent_phrases*.py and dialogs/intent_words.py;
+text handling in dialogs/intent_text.py; see docs/intents.md for accuracy.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from dialogs.intent_phrases import (
-    EMOJI_WORDS,
+from dialogs.intent_cues import CONCEPTS, CUE_RULES, CUE_WEIGHT, PRIORITIES, PRIORITY_MARGIN
+from dialogs.intent_phrases import BUYING_PHRASES
+from dialogs.intent_phrases_service import SERVICE_PHRASES
+from dialogs.intent_text import Clause, Vocabulary, compile_phrases, fold
+from dialogs.intent_text import clauses as _clauses
+from dialogs.intent_words import (
     ESCALATION,
     LANGUAGE_LETTERS,
     LANGUAGE_WORDS,
     NEGATABLE,
     NEGATIONS,
-    PHRASES,
+    OFF_TOPIC,
     SHARED_ACCENTS,
 )
 from dialogs.model import LANGUAGES
+
+PHRASES: Final = {**BUYING_PHRASES, **SERVICE_PHRASES}
 
 
 class Intent(StrEnum):
@@ -34,6 +40,7 @@ class Intent(StrEnum):
     STILL_DECIDING = "still_deciding"
     CANCEL = "cancel"
     WHERE_IS_ORDER = "where_is_order"
+    DAMAGED_ITEM = "damaged_item"
     NOT_WORKING = "not_working"
     TALK_TO_PERSON = "talk_to_person"
     YES = "yes"
@@ -48,126 +55,69 @@ class IntentMatch:
     intent: Intent
     confidence: float  # 0..1; 0.0 for UNKNOWN
     language: str | None  # given, else detected; None when unsure
+    #: a second reading about as likely as `intent` (the dialog may ask which one was meant)
+    alternative: Intent | None = None
 
 
 SMALL_TALK: Final = frozenset({Intent.YES, Intent.NO, Intent.THANKS, Intent.GREETING})
 SMALL_TALK_PRIORITY: Final = 0.6  # content intents win over "hi"/"thanks"/"yes" in the same message
 OTHER_LANGUAGE_FACTOR: Final = 0.8  # phrases of a language other than the buyer's still count, a bit less
 YES_NO_MAX_TOKENS: Final = 4
-MIN_FUZZY_LEN: Final = 5
+WEAK_WEIGHT: Final = 0.5  # a topic word ("shipping", "card"): decides only a short message or a tie
+STRONG_BONUS: Final = 1.0  # a decisive phrase ("apply the discount") counts one word more
+SIDE_FACTOR: Final = 0.7  # a side remark ("that's why I haven't paid") weighs less than the main clause
+WEAK_ONLY_MAX_TOKENS: Final = 3  # a longer message with only weak hints stays unknown
+WEAK_ONLY_BELOW: Final = 0.9  # ... that is, when its best content reading scores less than this
+CLOSE_MARGIN: Final = 0.15  # two content intents this close are a question for the buyer, not a guess
+OFF_TOPIC_KEY: Final = "off_topic"
 
-_APOSTROPHES = re.compile(r"['’`´]")
-_CLAUSE_BREAK = re.compile(r"[.,;:!?¿¡()\n]+|\s[-–—]+\s|\bbut\b|\bpero\b|\bно\b")
-_NON_WORD = re.compile(r"[^\w\s]|_")
-_REPEATS = re.compile(r"([^\W\d_])\1+")
-
-
-def _fold(text: str) -> str:
-    """Lowercase, drop apostrophes and accents, read emoji, collapse repeated letters; keeps punctuation."""
-    for emoji, word in EMOJI_WORDS.items():
-        text = text.replace(emoji, f" {word} ")
-    text = _APOSTROPHES.sub("", text.lower())
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    return _REPEATS.sub(r"\1", text)
+_TIERS: Final = {"~": WEAK_WEIGHT, "": 0.0, "!": STRONG_BONUS}
 
 
-def _clauses(text: str) -> list[list[str]]:
-    parts = _CLAUSE_BREAK.split(_fold(text))
-    return [tokens for part in parts if (tokens := _NON_WORD.sub(" ", part).split())]
+def _tiers(phrases: Iterable[str]) -> dict[str, list[str]]:
+    """Split a phrase list by its marks: weak (``~``), plain, decisive (``!``)."""
+    split: dict[str, list[str]] = {mark: [] for mark in _TIERS}
+    for phrase in phrases:
+        mark = phrase[-1] if phrase[-1:] in ("~", "!") else ""
+        split[mark].append(phrase.rstrip("~!").strip())
+    return split
 
 
-def _words(phrase: str) -> list[str]:
-    words: list[str] = []
-    for raw in _fold(phrase).split():
-        words += _NON_WORD.sub(" ", raw).split()
-        if raw.endswith("*") and words:
-            words[-1] += "*"
-    return words
+def _patterns(table: dict[str, tuple[str, ...]], lang: str) -> list[tuple[str, re.Pattern[str]]]:
+    return [(mark, p) for mark, ps in _tiers(table.get(lang, ())).items() if (p := compile_phrases(ps)) is not None]
 
 
-def _compile(phrases: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex per phrase list; longest alternatives first so the most specific phrase wins."""
-    alternatives = []
-    for words in sorted((_words(p) for p in phrases), key=lambda w: -len(" ".join(w))):
-        alternatives.append(r"\s".join(re.escape(w[:-1]) + r"\w*" if w.endswith("*") else re.escape(w) for w in words))
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)") if alternatives else None
-
-
-def _deletes(word: str) -> set[str]:
-    return {word} | {word[:i] + word[i + 1 :] for i in range(len(word))}
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """True when a and b differ by one insertion, deletion, substitution or swap of neighbours."""
-    if len(a) > len(b):
-        a, b = b, a
-    diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
-    if len(a) < len(b):
-        i = diffs[0] if diffs else len(a)
-        return len(b) - len(a) == 1 and a[i:] == b[i + 1 :]
-    return len(diffs) == 1 or (len(diffs) == 2 and diffs[1] - diffs[0] == 1 and a[diffs[0]] == b[diffs[1]])
-
-
-@dataclass(frozen=True)
-class _Vocabulary:
-    """Known words and wildcard stems of one language, indexed by single deletions for typo correction."""
-
-    words: frozenset[str]
-    stems: frozenset[str]
-    by_delete: Mapping[str, tuple[str, ...]]
-
-    @classmethod
-    def build(cls, phrases: Iterable[str], common: Iterable[str]) -> _Vocabulary:
-        words: set[str] = set(common)
-        stems: set[str] = set()
-        for phrase in phrases:
-            for word in _words(phrase):
-                (stems.add(word[:-1]) if word.endswith("*") else words.add(word))
-        index: dict[str, list[str]] = {}
-        for word in sorted(words | stems):
-            if len(word) >= MIN_FUZZY_LEN:
-                for key in _deletes(word):
-                    index.setdefault(key, []).append(word)
-        return cls(frozenset(words), frozenset(stems), {k: tuple(v) for k, v in index.items()})
-
-    def correct(self, token: str) -> str:
-        """Return token, or the single known word/stem within one edit of it (typo fix)."""
-        if len(token) < MIN_FUZZY_LEN or token in self.words or any(token.startswith(s) for s in self.stems):
-            return token
-        near = {c for key in _deletes(token) for c in self.by_delete.get(key, ()) if _one_edit(token, c)}
-        near = {c for c in near if c[0] == token[0]}  # buyers rarely mistype the first letter
-        if len(words := near & self.words) == 1:
-            return words.pop()
-        for length in sorted({len(s) for s in self.stems if len(s) > MIN_FUZZY_LEN}, reverse=True):
-            head = token[:length]
-            near = {c for key in _deletes(head) for c in self.by_delete.get(key, ()) if _one_edit(head, c)}
-            near = {c for c in near if c[0] == token[0]}
-            if len(stems := near.intersection(self.stems)) == 1:
-                return stems.pop() + token[length:]
-        return token
-
-
-_PATTERNS: Final[dict[str, dict[Intent, re.Pattern[str]]]] = {
-    lang: {
-        Intent(intent): pattern
-        for intent, table in PHRASES.items()
-        if (pattern := _compile(table.get(lang, ()))) is not None
-    }
+_TABLES: Final = {**PHRASES, OFF_TOPIC_KEY: OFF_TOPIC}
+_PATTERNS: Final[dict[str, dict[str, list[tuple[str, re.Pattern[str]]]]]] = {
+    lang: {key: found for key, table in _TABLES.items() if (found := _patterns(table, lang))} for lang in LANGUAGES
+}
+_CONCEPTS: Final[dict[str, dict[str, re.Pattern[str]]]] = {
+    lang: {name: p for name, table in CONCEPTS.items() if (p := compile_phrases(table.get(lang, ()))) is not None}
     for lang in LANGUAGES
 }
-_VOCABULARY: Final[dict[str, _Vocabulary]] = {
-    lang: _Vocabulary.build(
-        (p for table in PHRASES.values() for p in table.get(lang, ())),
-        (_fold(w) for w in (*LANGUAGE_WORDS.get(lang, "").split(), *NEGATIONS[lang])),
+_VOCABULARY: Final[dict[str, Vocabulary]] = {
+    lang: Vocabulary.build(
+        (p.rstrip("~!") for table in [*_TABLES.values(), *CONCEPTS.values()] for p in table.get(lang, ())),
+        (fold(w) for w in (*LANGUAGE_WORDS.get(lang, "").split(), *NEGATIONS[lang])),
     )
     for lang in LANGUAGES
 }
 _ORDER: Final = [Intent(i) for i in PHRASES]  # ties go to the intent listed first in the phrase tables
-_NEGATIONS: Final = {lang: frozenset(_fold(w) for w in words) for lang, words in NEGATIONS.items()}
+_NEGATIONS: Final = {lang: frozenset(fold(w) for w in words) for lang, words in NEGATIONS.items()}
 _ESCALATION: Final = re.compile(
-    "|".join(p.pattern for p in (_compile(v) for v in ESCALATION.values()) if p is not None)
+    "|".join(p.pattern for p in (compile_phrases(v) for v in ESCALATION.values()) if p is not None)
 )
 _HINT_WORDS: Final[dict[str, frozenset[str]]] = {lang: _VOCABULARY[lang].words for lang in LANGUAGE_WORDS}
+
+
+def clauses(text: str) -> list[list[str]]:
+    """The message folded (lowercase, no accents, apostrophes or emoji) and cut into clauses of words."""
+    return [c.tokens for c in _clauses(text)]
+
+
+def phrase_pattern(phrases: Iterable[str]) -> re.Pattern[str] | None:
+    """One regex for a phrase list written as in dialogs/intent_phrases.py, matched on folded words."""
+    return compile_phrases(phrases)
 
 
 def detect_language(text: str) -> str | None:
@@ -178,7 +128,7 @@ def detect_language(text: str) -> str | None:
     if cyrillic > latin:
         return "ru"
     scores = dict.fromkeys(_HINT_WORDS, 0.0)
-    tokens = [t for clause in _clauses(text) for t in clause]
+    tokens = [t for clause in clauses(text) for t in clause]
     for token in tokens:
         owners = [lang for lang, words in _HINT_WORDS.items() if token in words]
         for lang in owners:
@@ -197,7 +147,7 @@ def detect_language(text: str) -> str | None:
 
 def mentions_escalation_words(text: str) -> bool:
     """True when the text mentions dispute/refund/scam/fraud/chargeback/police/lawyer in any language."""
-    return any(_ESCALATION.search(" ".join(clause)) for clause in _clauses(text))
+    return any(_ESCALATION.search(" ".join(clause)) for clause in clauses(text))
 
 
 @dataclass(frozen=True)
@@ -205,43 +155,109 @@ class _Hit:
     score: float
     covered: int  # tokens covered by matched phrases
     first: tuple[int, int]  # (clause, offset) of the first match
+    strong: bool = False  # the best phrase was a decisive one
 
 
-def _score(clauses: list[list[str]], language: str, fuzzy: bool) -> dict[Intent, _Hit]:
+def _weight(mark: str, size: int) -> float:
+    plain = min(2.5, 1 + 0.5 * (size - 1))
+    return WEAK_WEIGHT * plain if mark == "~" else plain + _TIERS[mark]
+
+
+def _cues(found: list[Clause], language: str) -> dict[str, float]:
+    """Intents read from two concepts in one message (the first one not negated), at the cue weight."""
+    negations, concepts = _NEGATIONS[language], _CONCEPTS[language]
+    lines = [(" ".join(c.tokens), c.side) for c in found]
+    cues: dict[str, float] = {}
+    for intent, rules in CUE_RULES.items():
+        for first, second, *weight in rules:
+            if first not in concepts or second not in concepts:
+                continue
+            anchors = [
+                side for line, side in lines for hit in concepts[first].finditer(line)
+                if intent not in NEGATABLE or not negations.intersection(line[: hit.start()].split()[-2:])
+            ]  # fmt: skip
+            if anchors and any(concepts[second].search(line) for line, _ in lines):
+                strength = (weight[0] if weight else CUE_WEIGHT) * (SIDE_FACTOR if all(anchors) else 1.0)
+                cues[intent] = max(cues.get(intent, 0.0), strength)
+    return cues
+
+
+def _score(found: list[Clause], language: str, fuzzy: bool) -> dict[str, _Hit]:
     """Score every intent with one language's phrase table: best phrase weight plus a bonus for more hits."""
     negations = _NEGATIONS[language]
     if fuzzy:
-        clauses = [[_VOCABULARY[language].correct(t) for t in clause] for clause in clauses]
-    hits: dict[Intent, _Hit] = {}
-    for intent, pattern in _PATTERNS[language].items():
-        weights: list[float] = []
-        covered, first = 0, (len(clauses), 0)
-        for number, clause in enumerate(clauses):
-            line = " ".join(clause)
-            for found in pattern.finditer(line):
-                if intent in NEGATABLE and negations.intersection(line[: found.start()].split()[-2:]):
-                    continue
-                size = len(found.group().split())
-                covered += size
-                first = min(first, (number, found.start()))
-                weights.append(min(2.5, 1 + 0.5 * (size - 1)))
+        found = [Clause([_VOCABULARY[language].correct(t) for t in c.tokens], c.side) for c in found]
+    cues = _cues(found, language)
+    hits: dict[str, _Hit] = {}
+    for key, patterns in _PATTERNS[language].items():
+        weights: list[tuple[float, bool]] = [(cues[key], False)] if key in cues else []
+        covered, first = 0, (len(found), 0)
+        for number, clause in enumerate(found):
+            line = " ".join(clause.tokens)
+            for mark, pattern in patterns:
+                for hit in pattern.finditer(line):
+                    if key in NEGATABLE and negations.intersection(line[: hit.start()].split()[-2:]):
+                        continue
+                    size = len(hit.group().split())
+                    covered += size
+                    first = min(first, (number, hit.start()))
+                    weights.append((_weight(mark, size) * (SIDE_FACTOR if clause.side else 1.0), mark == "!"))
         if weights:
-            score = max(weights) + 0.2 * min(2, len(weights) - 1)
-            hits[intent] = _Hit(score * (SMALL_TALK_PRIORITY if intent in SMALL_TALK else 1.0), covered, first)
+            best, strong = max(weights)
+            score = best + 0.2 * min(2, len(weights) - 1)
+            small = key in SMALL_TALK and not strong
+            hits[key] = _Hit(score * (SMALL_TALK_PRIORITY if small else 1.0), covered, first, strong)
     return hits
 
 
-def _yes_no(hits: dict[Intent, _Hit], total: int) -> None:
-    """Keep yes/no only for short answers made of them; a message that is all yes/no words is that answer."""
+def _yes_no(hits: dict[str, _Hit], total: int) -> None:
+    """Keep yes/no only for short answers made of them (or a decisive phrase such as "apply the discount");
+    a message that is all yes/no words is that answer."""
+    greeting = hits.get(Intent.GREETING)
+    if greeting and len(hits) == 1 and greeting.covered * 2 < total:  # "hi, are you hiring?" is not a greeting
+        del hits[Intent.GREETING]
     yes, no = hits.get(Intent.YES), hits.get(Intent.NO)
+    if yes and yes.first == (0, 0) and Intent.THANKS in hits:  # "yes, that would be great, thank you"
+        del hits[Intent.THANKS]
+    content = any(key not in SMALL_TALK and key != OFF_TOPIC_KEY for key in hits)
     if yes and no:  # "no, it's fine as is": the first answer counts
         del hits[Intent.YES if yes.first > no.first else Intent.NO]
     covered = (yes.covered if yes else 0) + (no.covered if no else 0)
     for intent in (Intent.YES, Intent.NO):
-        if (hit := hits.get(intent)) and (total > YES_NO_MAX_TOKENS or covered * 2 < total):
+        if (hit := hits.get(intent)) is None or hit.strong:
+            continue
+        if hit.first == (0, 0) and not content:  # "no, leave it as it is": an answer, then a remark
+            continue
+        if (total > YES_NO_MAX_TOKENS and covered < total) or covered * 2 < total:
             del hits[intent]
-        elif hit and covered >= total:
+        elif covered >= total:
             hits[intent] = _Hit(hit.score / SMALL_TALK_PRIORITY + 0.5, hit.covered, hit.first)
+
+
+def _settle(hits: dict[str, _Hit]) -> set[str]:
+    """Apply the priorities between intents read in one message; returns the intents that lost that way."""
+    losers: set[str] = set()
+    for winner, loser in PRIORITIES:
+        won, lost = hits.get(winner), hits.get(loser)
+        if won and lost and won.score >= 1.0 and lost.score - won.score < PRIORITY_MARGIN:
+            if lost.score >= won.score:
+                hits[winner] = _Hit(lost.score + 0.01, won.covered, won.first, won.strong)
+            losers.add(loser)
+    return losers
+
+
+def _hits(text: str, found: list[Clause], language: str | None) -> tuple[dict[str, _Hit], str | None]:
+    given = language.split("-")[0].lower() if language else None
+    detected = detect_language(text)
+    lang = given if given in LANGUAGES else detected
+    hits = _score(found, lang, fuzzy=True) if lang else {}
+    if not hits and (lang is None or detected != lang):  # typed in another language than the profile says, or unsure
+        factor = 1.0 if lang is None else OTHER_LANGUAGE_FACTOR
+        for other in [detected] if detected else [c for c in LANGUAGES if c != lang]:
+            for key, hit in _score(found, other, fuzzy=lang is None or other == detected).items():
+                if key not in hits or hit.score * factor > hits[key].score:
+                    hits[key] = _Hit(hit.score * factor, hit.covered, hit.first, hit.strong)
+    return hits, lang
 
 
 def match_intent(text: str, language: str | None = None) -> IntentMatch:
@@ -249,27 +265,30 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch:
 
     Phrases of the buyer's language (given, else detected) are tried first, with typo correction. If nothing
     matched, the detected language (or, when detection is unsure, every language) is tried at a lower weight.
+    A message whose strongest hint is off-topic, or a longer one with only weak hints, stays UNKNOWN.
     """
-    given = language.split("-")[0].lower() if language else None
-    detected = detect_language(text)
-    lang = given if given in LANGUAGES else detected
-    clauses = _clauses(text)
-    hits = _score(clauses, lang, fuzzy=True) if lang else {}
-    if not hits and (lang is None or detected != lang):  # typed in another language than the profile says, or unsure
-        factor = 1.0 if lang is None else OTHER_LANGUAGE_FACTOR
-        for other in [detected] if detected else [c for c in LANGUAGES if c != lang]:
-            for intent, hit in _score(clauses, other, fuzzy=lang is None or other == detected).items():
-                if intent not in hits or hit.score * factor > hits[intent].score:
-                    hits[intent] = _Hit(hit.score * factor, hit.covered, hit.first)
-    _yes_no(hits, sum(len(c) for c in clauses))
+    found = _clauses(text)
+    hits, lang = _hits(text, found, language)
+    total = sum(len(c.tokens) for c in found)
+    _yes_no(hits, total)
+    off_topic = hits.pop(OFF_TOPIC_KEY, None)
     if not hits:
         return IntentMatch(Intent.UNKNOWN, 0.0, lang)
-    ranked = sorted(hits.items(), key=lambda kv: (-kv[1].score, _ORDER.index(kv[0])))
-    best, top = ranked[0][0], ranked[0][1].score
+    settled = _settle(hits)
+    ranked = sorted(hits.items(), key=lambda kv: (-kv[1].score, _ORDER.index(Intent(kv[0]))))
+    best, top = Intent(ranked[0][0]), ranked[0][1].score
+    weak_only = best not in SMALL_TALK and top < WEAK_ONLY_BELOW
+    if (off_topic and off_topic.score >= top) or (weak_only and total > WEAK_ONLY_MAX_TOKENS):
+        return IntentMatch(Intent.UNKNOWN, 0.0, lang)
     second = ranked[1][1].score if len(ranked) > 1 else 0.0
     raw = max(top, 1.0) if best in SMALL_TALK else top  # "ok" is as certain as a one-word content phrase
     strength = min(1.0, 0.6 + 0.2 * (raw - 0.8))
-    return IntentMatch(best, round(strength * (0.5 + 0.5 * top / (top + second)), 3), lang)
+    alternative = None
+    if len(ranked) > 1 and second >= 1.0 and top - second <= CLOSE_MARGIN:
+        runner_up = Intent(ranked[1][0])
+        alternative = None if {best, runner_up} & SMALL_TALK or runner_up in settled else runner_up
+    confidence = round(strength * (0.5 + 0.5 * top / (top + second)), 3)
+    return IntentMatch(best, confidence, lang, alternative)
 
 
 if __name__ == "__main__":

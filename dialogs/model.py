@@ -45,6 +45,12 @@ class Buyer:
     first_order: bool = False
     telegram_chat_id: int | None = None
     whatsapp_phone: str | None = None
+    #: the order's phone and delivery postal code: facts a stranger cannot look up
+    phone: str | None = None
+    postal_code: str | None = None
+    #: the store's counts for this buyer, when it sends them (returns rule, refund-only review)
+    returns_this_month: int | None = None
+    refund_only_requests: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +62,10 @@ class Buyer:
             "first_order": self.first_order,
             "telegram_chat_id": self.telegram_chat_id,
             "whatsapp_phone": self.whatsapp_phone,
+            "phone": self.phone,
+            "postal_code": self.postal_code,
+            "returns_this_month": self.returns_this_month,
+            "refund_only_requests": self.refund_only_requests,
         }
 
     @classmethod
@@ -71,6 +81,12 @@ class Item:
     qty: int = 1
     price: str = "0"
     stock_left: int | None = None
+    #: optional facts the texts may rely on: buyers' rating (of 5), a best seller,
+    #: the product category (devices, clothing...), a seasonal item (shorter after-sales)
+    rating: float | None = None
+    best_seller: bool = False
+    category: str = ""
+    seasonal: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,12 +96,19 @@ class Item:
             "qty": self.qty,
             "price": self.price,
             "stock_left": self.stock_left,
+            "rating": self.rating,
+            "best_seller": self.best_seller,
+            "category": self.category,
+            "seasonal": self.seasonal,
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Item:
         values = {k: v for k, v in data.items() if k in _ITEM_FIELDS}
         values["price"] = str(values.get("price", "0"))
+        values["category"] = str(values.get("category") or "")
+        values["best_seller"] = bool(values.get("best_seller"))
+        values["seasonal"] = bool(values.get("seasonal"))
         return cls(**values)
 
 
@@ -251,8 +274,11 @@ class Schedule:
 
     name: str
     due_at: datetime
-    #: quiet hours may postpone it; urgent ones (deadlines) go out regardless
+    #: a buyer message that must precede a deadline: quiet hours move it EARLIER,
+    #: into the buyer's last day-time window before it (never into the night)
     urgent: bool = False
+    #: internal work (a hand-off, a seller task): runs at any hour
+    internal: bool = False
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,14 @@ bring in a person after two."""
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
 from dialogs.base import Dialog, DialogModel, Turn
 from dialogs.calendar import add_business_days
 from dialogs.handoff import hand_off
-from dialogs.model import Button
+from dialogs.model import Button, Item
 from dialogs.status import local_date
 
 MAX_ALTERNATIVES = 3
@@ -36,6 +37,43 @@ class OutOfStockModel(DialogModel):
             for a in offered
         ]
 
+    def _missing_item(self) -> Item | None:
+        sku = self.turn.order.facts.get("item.out_of_stock", {}).get("sku")
+        return next((i for i in self.turn.order.items if i.sku == sku), None)
+
+    def _priced(self, alternative: dict[str, Any]) -> dict[str, Any]:
+        """An alternative's price against the missing item's: the same or less
+        (the difference refunded), or more: the store covers up to the policy's
+        amount, the buyer is told the rest. Raw amounts, for the seller's task."""
+        missing = self._missing_item()
+        try:
+            price = Decimal(str(alternative.get("price")))
+            paid = Decimal(str(missing.price)) if missing else None
+        except InvalidOperation:
+            return {"kind": "unknown"}
+        if paid is None:
+            return {"kind": "unknown"}
+        qty = missing.qty if missing else 1
+        difference = ((price - paid) * qty).quantize(Decimal("0.01"))
+        if difference <= 0:
+            return {"kind": "same" if difference == 0 else "cheaper", "difference": str(-difference)}
+        covered = min(difference, self.turn.policy.guides.seller_absorbs_up_to.quantize(Decimal("0.01")))
+        kind = "covered" if covered == difference else "extra"
+        return {"kind": kind, "difference": str(difference), "covered": str(covered),
+                "buyer_pays": str(difference - covered)}  # fmt: skip
+
+    def _shown(self) -> list[dict[str, Any]]:
+        """The alternatives as the buyer reads them, amounts in the buyer's locale."""
+        shown = []
+        for alternative in self.alternatives():
+            priced = self._priced(alternative)
+            money = {k: self.turn.money(v) for k, v in priced.items() if k != "kind"}
+            price = alternative["price"]
+            shown.append({**alternative, "price": self.turn.money(price) if price not in ("", None) else "",
+                          "kind": priced["kind"], "difference": money.get("difference", ""),
+                          "covered": money.get("covered", ""), "buyer_pays": money.get("buyer_pays", "")})  # fmt: skip
+        return shown
+
     def _buttons(self) -> list[Button]:
         buttons = [
             Button(action=f"choose_alt_{i}", label=_short(alt.get("title", ""), 20))
@@ -44,11 +82,12 @@ class OutOfStockModel(DialogModel):
         return [*buttons, Button("cancel_order"), Button("talk_to_person")]
 
     def _context(self) -> dict[str, Any]:
-        data = self.turn.order.facts.get("item.out_of_stock", {})
-        missing = next((i.title for i in self.turn.order.items if i.sku == data.get("sku")), None)
+        missing = self._missing_item()
+        shown = self._shown()
         return {
-            "missing_title": missing or self.turn.base_context()["item_title"],
-            "alternatives": self.alternatives(),
+            "missing_title": missing.title if missing else self.turn.base_context()["item_title"],
+            "alternatives": shown,
+            "no_extra_cost": bool(shown) and all(a["kind"] in ("same", "cheaper", "covered") for a in shown),
         }
 
     def offer_alternatives(self) -> None:
@@ -65,9 +104,11 @@ class OutOfStockModel(DialogModel):
         alternatives = self.alternatives()
         if index > len(alternatives):
             return
-        choice = alternatives[index - 1]
-        self.turn.task("replace_item", order_id=self.turn.order.order_id, alternative=choice)
-        self.turn.say("out_of_stock/alternative_chosen", choice_title=choice.get("title", ""))
+        choice, priced = alternatives[index - 1], self._priced(alternatives[index - 1])
+        self.turn.task("replace_item", order_id=self.turn.order.order_id, alternative=choice, price=priced)
+        shown = self._shown()[index - 1]
+        self.turn.say("out_of_stock/alternative_chosen", choice_title=choice.get("title", ""), kind=shown["kind"],
+                      difference=shown["difference"], buyer_pays=shown["buyer_pays"])  # fmt: skip
 
     def has_1(self) -> bool:
         return len(self.alternatives()) >= 1

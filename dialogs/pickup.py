@@ -63,7 +63,7 @@ class PickupModel(DialogModel):
             self.turn.schedule("reminder", now + every)
         if last > now:
             self.turn.schedule("last_reminder", last, urgent=True)
-        self.turn.schedule("deadline", max(deadline, now) + timedelta(minutes=1), urgent=True)
+        self.turn.schedule("deadline", max(deadline, now) + timedelta(minutes=1), internal=True)
 
 
 S = PickupState

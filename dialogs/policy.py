@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialogs.experiment import control_percent
+
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -75,6 +77,88 @@ class UnpaidPolicy:
     discount_max: Decimal = Decimal("10")
     low_stock_threshold: int = 10
     payment_help_url: str = "https://sale.aliexpress.com/pay-help.htm"
+    #: the nudge asks to pay early when the order has at least this many pieces
+    large_order_quantity: int = 10
+    #: the nudge mentions the item's rating only from this many stars (of 5)
+    praise_rating_from: Decimal = Decimal("4.5")
+
+
+def _countries(value: Any, where: str) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(c, str) and len(c) == 2 for c in value):
+        raise PolicyError(f'{where}: must be a list of two-letter country codes like ["BR", "RU"]')
+    return frozenset(c.upper() for c in value)
+
+
+@dataclass(frozen=True)
+class GuidePolicy:
+    """The seller guides' rules: order confirmation, transit, buyer protection,
+    disputes, customs, after-sales windows, returns, alternatives' prices."""
+
+    confirmation: bool = False
+    transit_update_after: timedelta = timedelta(days=7)
+    eta_grace: timedelta = timedelta(days=1)
+    protection_default: timedelta = timedelta(days=60)
+    protection_by_country: dict[str, timedelta] = field(default_factory=dict)
+    protection_warn_before: timedelta = timedelta(days=5)
+    dispute_respond_within: timedelta = timedelta(days=5)
+    customs_duties: frozenset[str] = frozenset()
+    customs_declaration: frozenset[str] = frozenset()
+    aftersales_window: timedelta = timedelta(days=90)
+    seasonal_window: timedelta = timedelta(days=15)
+    free_returns_per_month: int = 5
+    refund_only_review_at: int = 3
+    seller_absorbs_up_to: Decimal = Decimal("0")
+    device_categories: frozenset[str] = frozenset({"devices", "device", "electronics", "gadgets"})
+    clothing_categories: frozenset[str] = frozenset({"clothing", "clothes", "shoes", "apparel", "fashion"})
+
+    def protection(self, country: str) -> timedelta:
+        return self.protection_by_country.get(country.upper(), self.protection_default)
+
+
+def _guides(data: dict[str, Any]) -> GuidePolicy:
+    def section(name: str) -> dict[str, Any]:
+        value = data.get(name, {})
+        return value if isinstance(value, dict) else {}
+
+    def duration(name: str, key: str, default: timedelta) -> timedelta:
+        raw = section(name).get(key)
+        return default if raw is None else parse_duration(raw, f"{name}.{key}")
+
+    def whole(name: str, key: str, default: int) -> int:
+        raw = section(name).get(key, default)
+        if not isinstance(raw, int) or raw < 0:
+            raise PolicyError(f"{name}.{key}: {raw!r} is not a whole number >= 0")
+        return raw
+
+    base = GuidePolicy()
+    protection, products = section("buyer_protection"), section("products")
+    try:
+        absorbs = Decimal(str(section("out_of_stock").get("seller_absorbs_up_to", "0")))
+    except InvalidOperation as exc:
+        raise PolicyError('out_of_stock.seller_absorbs_up_to: not an amount like "5.00"') from exc
+    return GuidePolicy(
+        confirmation=bool(section("order_confirmation").get("enabled", False)),
+        transit_update_after=duration("shipping", "transit_update_after", base.transit_update_after),
+        eta_grace=duration("shipping", "eta_grace", base.eta_grace),
+        protection_default=duration("buyer_protection", "default", base.protection_default),
+        protection_by_country={
+            str(c).upper(): parse_duration(v, f"buyer_protection.countries.{c}")
+            for c, v in dict(protection.get("countries", {})).items()
+        },
+        protection_warn_before=duration("buyer_protection", "extend_before", base.protection_warn_before),
+        dispute_respond_within=duration("disputes", "respond_within", base.dispute_respond_within),
+        customs_duties=_countries(section("customs").get("duties", []), "customs.duties"),
+        customs_declaration=_countries(section("customs").get("declaration", []), "customs.declaration"),
+        aftersales_window=duration("aftersales", "window", base.aftersales_window),
+        seasonal_window=duration("aftersales", "seasonal_window", base.seasonal_window),
+        free_returns_per_month=whole("returns", "free_returns_per_month", base.free_returns_per_month),
+        refund_only_review_at=whole("returns", "refund_only_review_at", base.refund_only_review_at),
+        seller_absorbs_up_to=absorbs,
+        device_categories=frozenset(str(c).lower() for c in products.get("device_categories", base.device_categories)),
+        clothing_categories=frozenset(
+            str(c).lower() for c in products.get("clothing_categories", base.clothing_categories)
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -92,6 +176,8 @@ class Policy:
     timings: dict[str, timedelta] = field(default_factory=dict)
     #: anything else the file holds, for dialogs and channels to read
     raw: dict[str, Any] = field(default_factory=dict)
+    #: the seller guides' rules (see GuidePolicy)
+    guides: GuidePolicy = field(default_factory=GuidePolicy)
 
     def timing(self, key: str, default: str) -> timedelta:
         return self.timings.get(key) or parse_duration(default, key)
@@ -109,8 +195,11 @@ def _unpaid(data: dict[str, Any]) -> UnpaidPolicy:
                 values[key] = Decimal(str(data[key]))
             except InvalidOperation as exc:
                 raise PolicyError(f"unpaid.{key}: {data[key]!r} is not a number") from exc
-    if "low_stock_threshold" in data:
-        values["low_stock_threshold"] = int(data["low_stock_threshold"])
+    for key in ("low_stock_threshold", "large_order_quantity"):
+        if key in data:
+            values[key] = int(data[key])
+    if "praise_rating_from" in data:
+        values["praise_rating_from"] = Decimal(str(data["praise_rating_from"]))
     if "payment_help_url" in data:
         values["payment_help_url"] = str(data["payment_help_url"])
     result = UnpaidPolicy(**{**base.__dict__, **values})
@@ -148,6 +237,10 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
         )
         for i, p in enumerate(data.get("promotions", [{"name": "Double 11", "start": "11-11", "end": "11-18"}]))
     )
+    try:
+        control_percent(data)
+    except ValueError as exc:
+        raise PolicyError(str(exc)) from None
     return Policy(
         unpaid=_unpaid(data.get("unpaid", {})),
         store_timezone=_zone(store.get("timezone", "Asia/Shanghai"), "store.timezone"),
@@ -160,6 +253,7 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
         promotions=promotions,
         timings=_timings(data),
         raw=data,
+        guides=_guides(data),
     )
 
 

@@ -1,6 +1,9 @@
-"""Shipping and after-sales service messages: shipped, at customs, delivered,
-then two days later "how did it go?". A review is asked for only after the
-buyer says they are happy; feedback gets thanks or a person."""
+"""Shipping and after-sales service messages: shipped, at customs (duties and
+paperwork where the policy says), a note when the parcel goes quiet, an apology
+and a seller task once the ETA has passed, delivered, then two days later a
+question that fits the product. A review is asked for only after the buyer says
+they are happy; a return is told who pays its shipping; feedback gets thanks or
+a person."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from dialogs.base import Dialog, DialogModel
+from dialogs.base import Dialog, DialogModel, Turn
 from dialogs.calendar import add_business_days
 from dialogs.handoff import hand_off
 from dialogs.model import parse_time
@@ -24,35 +27,100 @@ class ShippingState(StrEnum):
     HAPPY = "happy"
     FEEDBACK_THANKED = "feedback_thanked"
     ESCALATED = "escalated"
+    RETURN_REQUESTED = "return_requested"
     CLOSED = "closed"
+
+
+def product_kind(turn: Turn) -> str:
+    """ "device", "clothing" or "other", from the first item's optional category."""
+    first = turn.order.items[0] if turn.order.items else None
+    category = (first.category if first else "").strip().lower()
+    guides = turn.policy.guides
+    if category in guides.device_categories:
+        return "device"
+    return "clothing" if category in guides.clothing_categories else "other"
+
+
+#: the problems a buyer can pick, by kind of product ("doesn't fit" is a return)
+PROBLEM_BUTTONS = {
+    "device": ["not_working", "damaged_item", "return_item", "talk_to_person"],
+    "clothing": ["return_item", "damaged_item", "talk_to_person"],
+    "other": ["not_working", "damaged_item", "return_item", "talk_to_person"],
+}
 
 
 class ShippingModel(DialogModel):
     def announce_shipment(self) -> None:
         updates_by = add_business_days(self.turn.now, 2, self.turn.order.buyer.country, self.turn.buyer_tz)
         self.turn.say("shipping/shipped", **order_status(self.turn), updates_by=local_date(self.turn, updates_by))
+        self._watch_transit()
+        eta = self._eta()
+        if eta is not None:
+            self.turn.schedule("eta", eta + self.turn.policy.guides.eta_grace)
 
     def announce_customs(self) -> None:
         shipped = parse_time(self.turn.order.facts.get("order.shipped", {}).get("occurred_at"))
         slow_after = self.turn.policy.timing("shipping.customs_slow_after", "15d")
         slow = shipped is not None and self.turn.now - shipped > slow_after
-        self.turn.say("shipping/at_customs", slow=slow, **order_status(self.turn))
+        guides, country = self.turn.policy.guides, (self.turn.order.buyer.country or "").upper()
+        self.turn.say("shipping/at_customs", slow=slow, duties=country in guides.customs_duties,
+                      declaration=country in guides.customs_declaration, **order_status(self.turn))  # fmt: skip
+        self._watch_transit()
 
     def plan_check(self) -> None:
+        self.turn.cancel("transit", "eta")
         self.turn.say("shipping/delivered")
         self.turn.schedule_in("check", self.turn.policy.timing("shipping.check_after", "2d"))
 
+    # transit: quiet parcels and a passed ETA
+    def _eta(self) -> datetime | None:
+        shipped = self.turn.order.facts.get("order.shipped", {})
+        at = parse_time(shipped.get("occurred_at"))
+        try:
+            return at + timedelta(days=int(shipped["eta_days"])) if at and shipped.get("eta_days") else None
+        except (TypeError, ValueError):
+            return None
+
+    def _watch_transit(self) -> None:
+        self.turn.schedule_in("transit", self.turn.policy.guides.transit_update_after)
+
+    def eta_passed(self) -> bool:
+        eta = self._eta()
+        return eta is not None and self.turn.now > eta
+
+    def send_transit_update(self) -> None:
+        """Once per quiet stretch: the next tracking event starts a new one."""
+        self.turn.say("shipping/transit_update", late=self.eta_passed(), **order_status(self.turn))
+
+    def apologise_for_delay(self) -> None:
+        self.turn.cancel("transit")  # the apology says it all; no "still on its way" beside it
+        self.turn.say("shipping/transit_late", **order_status(self.turn))
+        self.turn.task("check_parcel", order_id=self.turn.order.order_id, **self._tracking())
+
+    def _tracking(self) -> dict[str, Any]:
+        shipped = self.turn.order.facts.get("order.shipped", {})
+        return {k: shipped.get(k, "") for k in ("carrier", "tracking_number", "eta_days")}
+
     def ask_how_it_went(self) -> None:
-        self.turn.say("shipping/how_did_it_go", ["all_good", "problem"])
+        self.turn.say("shipping/how_did_it_go", ["all_good", "problem"], kind=product_kind(self.turn))
+
+    def explain_return(self) -> None:
+        """Who pays the return shipping (the guides: more than 5 returns in a month,
+        the buyer pays for unconditional returns); a person arranges the rest."""
+        returns = self.turn.order.buyer.returns_this_month
+        limit = self.turn.policy.guides.free_returns_per_month
+        buyer_pays = returns is not None and returns >= limit
+        self.turn.cancel("check")
+        self.turn.say("shipping/return_shipping", buyer_pays=buyer_pays, free_returns=limit)
+        self.turn.task("return_requested", order_id=self.turn.order.order_id, returns_this_month=returns,
+                       buyer_pays_return_shipping=buyer_pays)  # fmt: skip
+        hand_off(self.turn, "return_requested", quietly=True)
 
     def thank_and_ask_feedback(self) -> None:
         self.turn.say("shipping/happy")
 
     def ask_what_is_wrong(self) -> None:
-        self.turn.say("shipping/what_is_wrong", ["not_working", "damaged_item", "talk_to_person"])
-
-    def escalate_damage(self) -> None:
-        hand_off(self.turn, "damaged_item")
+        self.turn.say("shipping/what_is_wrong", PROBLEM_BUTTONS[product_kind(self.turn)])
 
     def feedback_positive(self) -> bool:
         return int(self.turn.order.facts.get("feedback.left", {}).get("stars", 0)) >= 4
@@ -66,7 +134,7 @@ class ShippingModel(DialogModel):
         hand_off(self.turn, "negative_feedback")
 
     def stop(self) -> None:
-        self.turn.cancel("check")
+        self.turn.cancel(*ShippingDialog.timers)
 
     def _since(self, key: str) -> timedelta:
         at: datetime | None = parse_time(self.turn.order.facts.get(key, {}).get("occurred_at"))
@@ -89,12 +157,15 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "answered_problem", "source": [S.DELIVERED, S.CHECKING], "dest": S.ASKING_PROBLEM,
      "after": "ask_what_is_wrong"},
     {"trigger": "answered_no", "source": S.CHECKING, "dest": S.ASKING_PROBLEM, "after": "ask_what_is_wrong"},
-    {"trigger": "answered_damaged_item", "source": S.ASKING_PROBLEM, "dest": S.ESCALATED,
-     "after": "escalate_damage"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.FEEDBACK_THANKED, "conditions": "feedback_positive",
      "after": "thank_for_feedback"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.ESCALATED, "after": "escalate_feedback"},
     {"trigger": "order_cancelled", "source": _ANY, "dest": S.CLOSED, "after": "stop"},
+    # the seller guides: transit updates, a passed ETA, returns
+    {"trigger": "transit_due", "source": _BEFORE_DELIVERY, "dest": None, "after": "send_transit_update"},
+    {"trigger": "eta_due", "source": _BEFORE_DELIVERY, "dest": None, "after": "apologise_for_delay"},
+    {"trigger": "answered_return_item", "source": [S.DELIVERED, S.CHECKING, S.ASKING_PROBLEM, S.HAPPY],
+     "dest": S.RETURN_REQUESTED, "after": "explain_return"},
 ]  # fmt: skip
 
 
@@ -106,4 +177,4 @@ class ShippingDialog(Dialog):
     transitions = TRANSITIONS
     model = ShippingModel
     starts_on = ("order_shipped", "order_at_customs", "order_delivered", "feedback_left")
-    timers = ("check",)
+    timers = ("check", "transit", "eta")

@@ -13,7 +13,7 @@ def local_date(turn: Turn, moment: datetime | date) -> str:
     """A date in the buyer's own words, e.g. "24 November" / "24 ноября"."""
     if isinstance(moment, datetime):
         moment = moment.astimezone(turn.buyer_tz).date()
-    return local_date_text(moment, turn.conversation.language)
+    return local_date_text(moment, turn.conversation.language, turn.order.buyer.country)
 
 
 def order_status(turn: Turn) -> dict[str, Any]:

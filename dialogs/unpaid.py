@@ -11,6 +11,9 @@ from typing import Any
 
 from dialogs.base import Dialog, DialogModel
 from dialogs.calendar import in_period
+from dialogs.experiment import CONTROL, control_percent, group_of
+from dialogs.locale_text import number
+from dialogs.locale_text import percent as percent_text
 from dialogs.model import parse_time
 
 ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
@@ -53,10 +56,27 @@ class UnpaidModel(DialogModel):
     # callbacks
     def plan_first_follow_up(self) -> None:
         unpaid = self.turn.policy.unpaid
+        if self.turn.policy.guides.confirmation:
+            self.confirm_order()
+        percent = control_percent(self.turn.policy.raw)
+        if percent:
+            group = group_of(self.turn.order.order_id, percent)
+            self.turn.conversation.memory["experiment"] = group
+            if group == CONTROL:
+                return  # no journey message; events and the buyer's questions are still answered
         if self.first_order():
             self.turn.schedule("payment_help", self._placed() + unpaid.payment_help_after)
         else:
             self.turn.schedule("nudge", self._placed() + unpaid.nudge_after)
+
+    def confirm_order(self) -> None:
+        """The guides' order confirmation: thanks, items, total, ships once paid."""
+        locale = self.turn.locale
+        items = [
+            {"title": i.title, "qty": number(i.qty, locale), "price": self.turn.money(i.price)}
+            for i in self.turn.order.items
+        ]
+        self.turn.say("unpaid/confirmation", items=items)
 
     def send_payment_help(self) -> None:
         self.turn.say(
@@ -78,20 +98,21 @@ class UnpaidModel(DialogModel):
 
     def send_offer(self) -> None:
         self.turn.cancel("offer")
-        self.turn.say("unpaid/offer", ["accept_offer", "decline_offer", "talk_to_person"], **self._discount())
+        offer = self._offer_text(self._discount())
+        self.turn.say("unpaid/offer", ["accept_offer", "decline_offer", "talk_to_person"], **offer)
         self.turn.conversation.memory["offer_made_at"] = self.turn.now.isoformat()
         self.turn.conversation.buyer_replied = False
         self.turn.schedule("abandon", self.turn.now + self.turn.policy.unpaid.abandon_after)
 
     def send_agent_offer(self) -> None:
         """An agent's /offer: the percent they chose, within the policy's ceiling."""
-        self.turn.say("unpaid/offer", ["accept_offer", "decline_offer"], **self._discount())
+        self.turn.say("unpaid/offer", ["accept_offer", "decline_offer"], **self._offer_text(self._discount()))
 
     def accept_offer(self) -> None:
         self.turn.cancel("abandon")
         discount = self._discount()
         self.turn.task("adjust_price", order_id=self.turn.order.order_id, **discount)
-        self.turn.say("unpaid/offer_accepted", **discount)
+        self.turn.say("unpaid/offer_accepted", **self._offer_text(discount))
 
     def decline_offer(self) -> None:
         self.turn.cancel("abandon")
@@ -119,7 +140,7 @@ class UnpaidModel(DialogModel):
         self.turn.say(template, list(buttons))
 
     def explain_pay_later(self) -> None:
-        self.reply("unpaid/pay_later", "paid_already")
+        self.turn.say("unpaid/pay_later", ["paid_already"], stock_left=self._scarcity()["stock_left"])
 
     def explain_payment_methods(self) -> None:
         self.reply("unpaid/payment_methods", "paid_already", "payment_failed", "talk_to_person")
@@ -138,6 +159,8 @@ class UnpaidModel(DialogModel):
         return self.turn.order.placed_at or self.turn.now
 
     def _discount(self) -> dict[str, Any]:
+        """The offer in plain numbers (for the seller's task): a capped discount
+        is the maximum amount, never the percent it no longer is."""
         unpaid = self.turn.policy.unpaid
         percent = unpaid.discount_percent
         memory = self.turn.conversation.memory
@@ -146,23 +169,47 @@ class UnpaidModel(DialogModel):
             memory["offer_percent"] = str(min(Decimal(str(self.turn.payload.get("percent", percent))), ceiling))
         percent = Decimal(memory.get("offer_percent", percent))
         total = Decimal(self.turn.order.total_amount or "0")
-        off = min(total * percent / 100, unpaid.discount_max)
-        off = off.quantize(Decimal("0.01"), ROUND_HALF_UP)
+        wanted = (total * percent / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        off = min(wanted, unpaid.discount_max.quantize(Decimal("0.01")))
         return {
             "percent": str(percent.normalize()),
+            "capped": wanted > off,
             "discount": str(off),
             "new_total": str((total - off).quantize(Decimal("0.01"))),
         }
 
+    def _offer_text(self, discount: dict[str, Any]) -> dict[str, Any]:
+        """The same offer as the buyer reads it, in the buyer's locale."""
+        return {
+            "percent": percent_text(discount["percent"], self.turn.locale),
+            "capped": discount["capped"],
+            "discount": self.turn.money(discount["discount"]),
+            "new_total": self.turn.money(discount["new_total"]),
+        }
+
     def _scarcity(self) -> dict[str, Any]:
+        """What the nudge may truly say: the sale, the stock left, the item's
+        own record (best seller, rating), and a large quantity."""
         policy, order, tz = self.turn.policy, self.turn.order, self.turn.buyer_tz
+        unpaid = policy.unpaid
         promotion = next((p.name for p in policy.promotions if in_period(self.turn.now, tz, p.start, p.end)), None)
         stocks = [i.stock_left for i in order.items if i.stock_left is not None]
         stock_left = min(stocks) if stocks else None
-        low = stock_left is not None and stock_left < policy.unpaid.low_stock_threshold
+        low = stock_left is not None and stock_left < unpaid.low_stock_threshold
+        first = order.items[0] if order.items else None
+        praise, rating = "", ""
+        if first is not None and first.best_seller:
+            praise = "best_seller"
+        elif first is not None and first.rating is not None and Decimal(str(first.rating)) >= unpaid.praise_rating_from:
+            praise, rating = "rating", number(first.rating, self.turn.locale)
+        quantity = sum(i.qty for i in order.items)
         return {
             "promotion": promotion,
             "stock_left": stock_left if (low or promotion) else None,
+            "praise": praise,
+            "rating": rating,
+            "large_order": quantity >= unpaid.large_order_quantity,
+            "quantity": number(quantity, self.turn.locale),
         }
 
 

@@ -14,6 +14,7 @@ from bot.storage import open_store
 from dialogs.ports import Store
 from tests.redis_server import RedisServer
 
+pytest_plugins = ["tests.browser"]
 BACKENDS = ["sqlite", "redis"]
 
 

@@ -84,7 +84,7 @@ def sample(language: str) -> dict[str, Any]:
         "order_id": "8123456789012345",
         "item_title": "Wireless earbuds X2",
         "item_url": "https://example.com/p/earbuds",
-        "total": "25.00",
+        "total": "$25.00",
         "currency": "USD",
         # common
         "text": "Hello, your parcel left today.",
@@ -104,26 +104,68 @@ def sample(language: str) -> dict[str, Any]:
         "deadline": local_date_text(date(2025, 12, 1), language),
         "updates_by": local_date_text(date(2025, 11, 26), language),
         "slow": False,
+        "duties": True,
+        "declaration": True,
+        "late": False,
+        "kind": "device",
+        "buyer_pays": False,
+        "free_returns": 5,
+        "seasonal": True,
+        "days": 15,
+        "window_end": local_date_text(date(2025, 12, 9), language),
         # device_video
         "need_video": True,
         "need_photo": True,
         "bad_link": False,
+        "damaged": False,
         # out_of_stock
         "missing_title": "Wireless earbuds X2 (black)",
         "alternatives": [
-            {"title": "Wireless earbuds X2 (white)", "url": "https://example.com/p/x2w", "price": 24},
-            {"title": "Wireless earbuds X3", "url": "https://example.com/p/x3", "price": 27},
-            {"title": "Earbuds Lite", "url": "https://example.com/p/lite", "price": 19},
+            {
+                "title": "Wireless earbuds X2 (white)",
+                "url": "https://example.com/p/x2w",
+                "price": "$25.00",
+                "kind": "same",
+                "difference": "$0.00",
+                "covered": "",
+                "buyer_pays": "",
+            },
+            {
+                "title": "Wireless earbuds X3",
+                "url": "https://example.com/p/x3",
+                "price": "$27.00",
+                "kind": "covered",
+                "difference": "$2.00",
+                "covered": "$2.00",
+                "buyer_pays": "$0.00",
+            },
+            {
+                "title": "Earbuds Lite",
+                "url": "https://example.com/p/lite",
+                "price": "$19.00",
+                "kind": "cheaper",
+                "difference": "$6.00",
+                "covered": "",
+                "buyer_pays": "",
+            },
         ],
+        "no_extra_cost": True,
+        "difference": "$2.00",
+        "items": [{"title": "Wireless earbuds X2", "qty": 2, "price": "$12.50"}],
         "choice_title": "Wireless earbuds X3",
         "business_days": 7,
         "refund_date": local_date_text(date(2025, 12, 3), language),
         # unpaid
         "promotion": "Double 11",
         "stock_left": 3,
-        "percent": "5",
-        "discount": "1.25",
-        "new_total": "23.75",
+        "praise": "rating",
+        "rating": "4.8",
+        "large_order": True,
+        "quantity": 12,
+        "percent": "5%",
+        "capped": False,
+        "discount": "$1.25",
+        "new_total": "$23.75",
         "help_url": "https://sale.aliexpress.com/pay-help.htm",
     }
 
@@ -151,21 +193,76 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
     ],
     "common/welcome_bound": [{"buyer_name": ""}],
     "device_video/missing": [
-        {"need_video": v, "need_photo": p, "bad_link": b}
+        {"need_video": v, "need_photo": p, "bad_link": b, "damaged": d}
         for v in (True, False)
         for p in (True, False)
         for b in (True, False)
-        if v or p or b
+        for d in (True, False)
+        if (v or p or b) and not (d and v)
     ],
+    "device_video/thanks_evidence": [{"damaged": True}],
     "out_of_stock/apology": [
-        {"alternatives": []},
-        {"alternatives": [{"title": "Earbuds Lite", "url": "", "price": None}]},
+        {"alternatives": [], "no_extra_cost": False},
+        {
+            "alternatives": [
+                {
+                    "title": "Earbuds Lite",
+                    "url": "",
+                    "price": "",
+                    "kind": "unknown",
+                    "difference": "",
+                    "covered": "",
+                    "buyer_pays": "",
+                }
+            ],
+            "no_extra_cost": False,
+        },
+        {
+            "alternatives": [
+                {
+                    "title": "Earbuds Pro",
+                    "url": "",
+                    "price": "$40.00",
+                    "kind": "extra",
+                    "difference": "$15.00",
+                    "covered": "$5.00",
+                    "buyer_pays": "$10.00",
+                }
+            ],
+            "no_extra_cost": False,
+        },
     ],
+    "out_of_stock/alternative_chosen": [
+        {"kind": "same"},
+        {"kind": "cheaper"},
+        {"kind": "extra", "buyer_pays": "$10.00"},
+    ],
+    "shipping/transit_update": [{"late": True}, {"tracking_url": ""}],
+    "shipping/transit_late": [{"carrier": ""}],
+    "shipping/return_shipping": [{"buyer_pays": True}],
+    "common/aftersales_closed": [{"seasonal": False, "days": 90}],
+    "unpaid/confirmation": [
+        {"buyer_name": ""},
+        {"items": [{"title": "Lamp", "qty": 1, "price": "$5.00"}, {"title": "Cable", "qty": 3, "price": "$1.00"}]},
+    ],
+    "unpaid/offer": [{"capped": True}],
+    "unpaid/pay_later": [{"stock_left": None}, {"stock_left": 1}],
     "pickup/reminder": [{"deadline": ""}],
-    "shipping/at_customs": [{"slow": True}, {"slow": False, "tracking_url": ""}],
-    "shipping/how_did_it_go": [{"buyer_name": ""}],
+    "shipping/at_customs": [
+        {"slow": True},
+        {"slow": False, "tracking_url": ""},
+        {"duties": False, "declaration": False},
+        {"duties": True, "declaration": False},
+    ],
+    "shipping/how_did_it_go": [{"buyer_name": ""}, {"kind": "clothing"}, {"kind": "other"}],
     "shipping/shipped": [{"tracking_url": "", "eta": ""}],
-    "unpaid/nudge": [{"promotion": pr, "stock_left": st} for pr in ("Double 11", None) for st in (3, 1, None)],
+    "unpaid/nudge": [
+        {"promotion": pr, "stock_left": st, "praise": praise, "large_order": large}
+        for pr in ("Double 11", None)
+        for st in (3, 1, None)
+        for praise in ("best_seller", "rating", "")
+        for large in (True, False)
+    ],
     "unpaid/payment_help": [{"buyer_name": ""}],
 }
 

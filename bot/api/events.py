@@ -7,9 +7,9 @@ import hmac
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
 from bot.runtime import Runtime
 from dialogs.model import Inbound
@@ -34,6 +34,14 @@ class BuyerIn(BaseModel):
     first_order: bool = False
     telegram_chat_id: int | None = None
     whatsapp_phone: str | None = Field(None, max_length=32)
+    #: facts only the buyer knows, asked when a chat claims the order by its number
+    #: (the last 4 digits of this phone, or the delivery postal code); never shown
+    phone: str | None = Field(None, max_length=32)
+    postal_code: str | None = Field(None, max_length=16)
+    #: the buyer's returns this calendar month (who pays return shipping)
+    returns_this_month: int | None = Field(None, ge=0)
+    #: refund-only requests this buyer made before (the repeated-refund review)
+    refund_only_requests: int | None = Field(None, ge=0)
 
 
 class ItemIn(BaseModel):
@@ -43,6 +51,14 @@ class ItemIn(BaseModel):
     qty: int = Field(1, ge=1)
     price: float = Field(ge=0)
     stock_left: int | None = Field(None, ge=0)
+    #: buyers' average rating of the item, out of 5 ("rated 4.8 of 5" only when given)
+    rating: float | None = Field(None, ge=0, le=5)
+    #: the store's own best seller ("one of our best sellers" only when true)
+    best_seller: bool = False
+    #: e.g. devices, electronics, clothing, shoes: picks fitting questions
+    category: str = Field("", max_length=60)
+    #: seasonal goods: after-sales open only a short time after delivery
+    seasonal: bool = False
 
 
 class TotalIn(BaseModel):
@@ -74,6 +90,31 @@ class OrderEvent(BaseModel):
         if self.type == "order.placed":
             return PlacedData.model_validate(self.data).model_dump()
         return self.data
+
+
+OtherType = Literal[
+    "order.paid", "order.cancelled", "item.out_of_stock", "order.shipped", "order.at_customs",
+    "order.awaiting_pickup", "order.delivered", "aftersales.opened", "dispute.opened", "feedback.left",
+]  # fmt: skip
+
+
+class PlacedEvent(OrderEvent):
+    """order.placed: its data is required and checked strictly."""
+
+    type: Literal["order.placed"]
+    data: PlacedData  # type: ignore[assignment]
+
+
+class OtherEvent(OrderEvent):
+    type: OtherType
+
+
+def order_event_schemas() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The request body's JSON Schema (one of the two kinds, by `type`) and the
+    definitions it refers to, for the OpenAPI document's components."""
+    adapter: TypeAdapter[Any] = TypeAdapter(Annotated[PlacedEvent | OtherEvent, Field(discriminator="type")])
+    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+    return {k: v for k, v in schema.items() if k != "$defs"}, schema.get("$defs", {})
 
 
 class EventAccepted(BaseModel):
@@ -129,14 +170,8 @@ def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
         response_model=EventAccepted,
         dependencies=[Depends(authorised)],
         openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": OrderEvent.model_json_schema(ref_template="#/components/schemas/{model}")
-                    }
-                },
-            }
+            # the schema itself is set by bot.api.surface.document_statuses
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {}}}}
         },
         summary="Post one order event (idempotent on event_id)",
     )
@@ -166,17 +201,9 @@ def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
         }
 
     @router.get("/orders/{order_id}/transcript", dependencies=[Depends(authorised)])
-    async def get_transcript(order_id: str, after: int = 0) -> Any:
+    async def get_transcript(order_id: str, after: Annotated[int, Query(ge=0, le=2**53)] = 0) -> Any:
         rows = await runtime.store.transcript(order_id, after)
         return [{"seq": seq, **entry.to_dict()} for seq, entry in rows]
-
-    @router.get(
-        "/tasks",
-        dependencies=[Depends(authorised)],
-        summary="Seller tasks (price changes, lost orders, hand-offs)",
-    )
-    async def get_tasks() -> Any:
-        return await runtime.store.tasks()
 
     return router
 

@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.types import Message, User
 
-from bot.agents_queue import build_queue, card_context, handed_off_at, must_apologise
-from dialogs.calendar import add_business_days, buyer_timezone, local_date_text, local_time_text
+from bot.agents_queue import build_queue, card_context, handed_off_at, must_apologise, offer_percent, refund_day
+from dialogs.calendar import local_date_text, local_time_text
 from dialogs.model import Inbound, Ownership
 
 if TYPE_CHECKING:
     from bot.channels.agents import AgentDesk
 
 log = logging.getLogger(__name__)
-REFUND_BUSINESS_DAYS = 7
 PERCENT = re.compile(r"^\s*(\d+(?:[.,]\d+)?)\s*%?\s*$")
 TOPIC_COMMANDS = ("claim", "done", "note", "offer", "refund_date")
 
@@ -109,11 +108,10 @@ class AgentCommands:
 
     async def _offer(self, ctx: _Context, arg: str) -> None:
         rules = self.desk.rules
-        percent = parse_percent(arg)
-        if percent is None or not rules.min_offer <= percent <= rules.max_offer:
+        value = offer_percent(rules, parse_percent(arg))
+        if value is None:
             self._ack(ctx, "offer_out_of_range", min_offer=rules.min_offer, max_offer=rules.max_offer, given=arg)
             return
-        value: int | float = int(percent) if percent == percent.to_integral_value() else float(percent)
         if await self._submit(ctx, "agent_offered", {"percent": value}):
             self._ack(ctx, "offered", percent=value, agent=agent_name(ctx.user))
 
@@ -121,12 +119,10 @@ class AgentCommands:
         conversation, order = await self.desk.store.load(ctx.conversation_id)
         if order is None:
             return
-        country = order.buyer.country
-        tz = buyer_timezone(country, order.buyer.timezone)
-        day = add_business_days(self.desk.now(), REFUND_BUSINESS_DAYS, country, tz)
+        day = refund_day(order, self.desk.now())
         language = conversation.language if conversation else "en"
         self._ack(ctx, "refund_date", date_en=local_date_text(day, "en"),
-                  date_local=local_date_text(day, language), country=country)  # fmt: skip
+                  date_local=local_date_text(day, language), country=order.buyer.country)  # fmt: skip
 
     async def _reply(self, ctx: _Context, message: Message) -> None:
         text = (message.text or message.caption or "").strip()

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiogram import Bot
 from aiogram.exceptions import TelegramConflictError, TelegramRetryAfter
 from aiogram.types import Update
 from fastapi import APIRouter, Request
@@ -29,9 +30,9 @@ MAX_UPDATE_BYTES = 1_000_000
 
 
 class TelegramDoor:
-    def __init__(self, settings: Settings, runtime: Runtime, *, poll_timeout: int = 25) -> None:
+    def __init__(self, settings: Settings, runtime: Runtime, *, poll_timeout: int = 25, bot: Bot | None = None) -> None:
         self.settings, self.runtime, self.poll_timeout = settings, runtime, poll_timeout
-        self.bot = make_bot(settings)
+        self.bot = bot if bot is not None else make_bot(settings)
         self.channel = TelegramChannel(self.bot)
         self.replies = DirectReplies(self.bot)
         self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot)

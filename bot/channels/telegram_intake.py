@@ -14,7 +14,7 @@ from aiogram import Bot
 from aiogram.types import CallbackQuery, Message, Update, User
 
 from bot.channels.telegram_binding import BindingAttempts, order_number_in, parse_amount, same_amount
-from bot.channels.telegram_send import DirectReplies
+from bot.channels.telegram_send import CALLBACK_PREFIX, DirectReplies
 from bot.rendering import Renderer, parse_callback
 from bot.runtime import Runtime
 from dialogs.model import Inbound
@@ -198,7 +198,8 @@ class TelegramIntake:
             await self.on_group_update(update_id, query)
             return
         chat_id = chat.id if chat is not None else query.from_user.id
-        parsed = parse_callback(query.data or "")
+        # buttons sent before the prefix existed carry none
+        parsed = parse_callback((query.data or "").removeprefix(CALLBACK_PREFIX))
         bound = await self.store.bound(CHANNEL, str(chat_id)) if parsed else []
         if parsed is None or parsed[2] not in bound:
             # a button of an order this chat no longer (or never) talks about

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 4096
 #: partially sent messages remembered at most (a message that is never retried must not leak)
 MAX_PROGRESS = 1000
+#: marks BuyerBot's buttons, so a store's bot that BuyerBot lives in can tell them from its own
+CALLBACK_PREFIX = "bb:"
 
 
 def make_bot(settings: Settings) -> Bot:
@@ -43,11 +45,14 @@ def make_bot(settings: Settings) -> Bot:
 
 
 def keyboard(buttons: tuple[tuple[str, str, str | None], ...]) -> InlineKeyboardMarkup | None:
-    """One button per row: narrow phones show long labels in full."""
+    """One button per row: narrow phones show long labels in full. Callback
+    data carries CALLBACK_PREFIX (`rendering.CALLBACK_LIMIT` leaves room for it)."""
     if not buttons:
         return None
     rows = [
-        [InlineKeyboardButton(text=label, url=url)] if url else [InlineKeyboardButton(text=label, callback_data=data)]
+        [InlineKeyboardButton(text=label, url=url)]
+        if url
+        else [InlineKeyboardButton(text=label, callback_data=CALLBACK_PREFIX + data)]
         for data, label, url in buttons
     ]
     return InlineKeyboardMarkup(inline_keyboard=rows)

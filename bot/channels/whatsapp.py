@@ -70,7 +70,8 @@ class WhatsAppDoor:
         router = APIRouter(tags=["whatsapp"])
         verify_token = self.settings.whatsapp_verify_token or ""
 
-        @router.get("/whatsapp/webhook", response_class=PlainTextResponse, summary="Meta's verification handshake")
+        @router.get("/whatsapp/webhook", response_class=PlainTextResponse, summary="Meta's verification handshake",
+                    responses={403: {"description": "wrong verify token or mode"}})  # fmt: skip
         async def verify(request: Request) -> PlainTextResponse:
             params = request.query_params
             token, challenge = params.get("hub.verify_token", ""), params.get("hub.challenge", "")
@@ -79,7 +80,9 @@ class WhatsAppDoor:
                 raise HTTPException(403, "verification failed")
             return PlainTextResponse(challenge)
 
-        @router.post("/whatsapp/webhook", summary="Signed WhatsApp notifications (messages, statuses)")
+        @router.post("/whatsapp/webhook", summary="Signed WhatsApp notifications (messages, statuses)",
+                     responses={401: {"description": "bad or missing X-Hub-Signature-256"},
+                                400: {"description": "not a WhatsApp notification"}})  # fmt: skip
         async def receive(request: Request) -> JSONResponse:
             body = await read_limited(request, MAX_BODY)
             if not signature_ok(self.settings.whatsapp_app_secret, body, request.headers.get(SIGNATURE_HEADER)):

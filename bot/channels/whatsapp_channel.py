@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from bot.channels.whatsapp_messages import approved_template, build_payloads, classify, template_payload
+from dialogs.locale_text import buyer_locale, money
 from dialogs.model import OutboxMessage
 from dialogs.policy import Policy, parse_duration
 from dialogs.ports import Capabilities, Clock, RenderedMessage, SendResult, Store
@@ -96,8 +97,9 @@ class WhatsAppChannel:
         _, order = await self.store.load(outbox.conversation_id)
         values: dict[str, Any] = {"order_id": outbox.conversation_id}
         if order is not None:
+            locale = buyer_locale(outbox.language, order.buyer.country)  # as the dialogs write amounts
             values |= {"buyer_name": order.buyer.name, "order_id": order.order_id,
-                       "total": f"{order.total_amount} {order.currency}"}  # fmt: skip
+                       "total": money(order.total_amount, order.currency, locale)}  # fmt: skip
         return values | {k: v for k, v in outbox.context.items() if isinstance(v, str | int | float)}
 
     # -- the HTTP calls -----------------------------------------------------

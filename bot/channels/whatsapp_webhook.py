@@ -31,7 +31,9 @@ def signature_ok(app_secret: str | None, body: bytes, header: str | None) -> boo
     if not app_secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+    # bytes: compare_digest refuses str with non-ASCII characters (a header is any latin-1 text)
+    given = header.removeprefix("sha256=").encode("utf-8", "replace")
+    return hmac.compare_digest(expected.encode(), given)
 
 
 def sign(app_secret: str, body: bytes) -> str:

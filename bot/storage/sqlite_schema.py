@@ -3,7 +3,9 @@ WAL journal, synchronous=NORMAL; autocommit with explicit transactions."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from pathlib import Path
@@ -80,7 +82,7 @@ CHECKPOINT_EVERY = 1.0
 def connect(path: str) -> sqlite3.Connection:
     """Creates parent dirs, opens, migrates."""
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(Path(path))
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
@@ -88,6 +90,15 @@ def connect(path: str) -> sqlite3.Connection:
     db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
     db.executescript(SCHEMA)
     return db
+
+
+def create_private_file(path: Path) -> None:
+    """The state directory (0700) and an empty database file (0600), private
+    from their creation: SQLite gives its -wal and -shm files the database
+    file's mode. An existing file is left as it is."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 class Checkpointer:

@@ -94,7 +94,7 @@ async def test_plain_text_with_one_button_per_row(channel: TelegramChannel, fake
     sent = fake.messages_to(BUYER)[0]
     assert sent.text == "Total: *5* <b>USD</b>" and sent.parse_mode is None
     assert sent.reply_markup == {"inline_keyboard": [
-        [{"text": "I've paid", "callback_data": "paid_already:unpaid:A-1"}],
+        [{"text": "I've paid", "callback_data": "bb:paid_already:unpaid:A-1"}],
         [{"text": "Help", "url": "https://ex.com/h"}],
     ]}  # fmt: skip
 
@@ -204,7 +204,7 @@ async def test_a_button_is_accepted_then_answered(door: TelegramDoor, fake: Fake
     await place(runtime, "T-5")
     await runtime.store.bind("telegram", str(BUYER), "T-5")
     await door.channel.send(str(BUYER), RenderedMessage("Paid?", (("paid_already:unpaid:T-5", "I've paid", None),)))
-    query_id = fake.user_presses(BUYER, 1, "paid_already:unpaid:T-5")
+    query_id = fake.user_presses(BUYER, 1, "bb:paid_already:unpaid:T-5")
     (inbound,) = await accepted(runtime)
     assert inbound.trigger == "button_pressed" and inbound.conversation_id == "T-5"
     assert {k: inbound.payload[k] for k in ("action", "dialog", "callback_query_id")} == {

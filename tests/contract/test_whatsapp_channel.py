@@ -155,7 +155,7 @@ async def test_outside_the_window_templates_by_language_or_held(rig: Rig) -> Non
     result = await rig.channel.send(PHONE, RenderedMessage("free text", (), en.id))
     spec = rig.fake.messages_to(PHONE)[-1].body["template"]
     assert result.ok and spec["name"] == "payment_reminder" and spec["language"] == {"code": "en"}
-    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "20.0 USD"]
+    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "$20.00"]
     ru = await rig.seed("O-4", phone="+79001234567", wrote_ago=timedelta(hours=30), language="ru")
     assert (await rig.channel.send("+79001234567", RenderedMessage("x", (), ru.id))).ok
     assert rig.fake.messages_to("+79001234567")[-1].body["template"]["name"] == "payment_reminder_ru"

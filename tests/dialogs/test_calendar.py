@@ -384,10 +384,10 @@ MONDAY_MORNING_SHANGHAI = utc(2025, 11, 24, 1, 0)  # Monday 24 November 2025, 09
 @pytest.mark.parametrize(
     ("language", "text"),
     [
-        ("en", "Monday 24 November, 09:00"),
+        ("en", "Monday, November 24, 9:00\u202fAM"),
         ("ru", "понедельник, 24 ноября, 09:00"),
-        ("es", "lunes 24 de noviembre, 09:00"),
-        ("pt", "segunda-feira, 24 de novembro, 09:00"),
+        ("es", "lunes, 24 de noviembre, 9:00"),
+        ("pt", "segunda-feira, 24 de novembro 09:00"),
         ("fr", "lundi 24 novembre, 09:00"),
     ],
 )
@@ -396,8 +396,8 @@ def test_local_time_text_five_languages(language, text):
 
 
 def test_local_time_text_uses_buyers_own_zone():
-    assert local_time_text(MONDAY_MORNING_SHANGHAI, NEW_YORK, "en") == "Sunday 23 November, 20:00"
-    assert local_time_text(MONDAY_MORNING_SHANGHAI, SAO_PAULO, "pt") == "domingo, 23 de novembro, 22:00"
+    assert local_time_text(MONDAY_MORNING_SHANGHAI, NEW_YORK, "en") == "Sunday, November 23, 8:00\u202fPM"
+    assert local_time_text(MONDAY_MORNING_SHANGHAI, SAO_PAULO, "pt") == "domingo, 23 de novembro 22:00"
 
 
 @pytest.mark.parametrize(("language", "expected"), [("de", "en"), ("", "en"), ("pt-BR", "pt"), ("RU", "ru")])
@@ -410,12 +410,12 @@ def test_local_time_text_language_fallback_and_variants(language, expected):
 @pytest.mark.parametrize(
     ("language", "text"),
     [
-        ("en", "24 November"),
+        ("en", "November 24"),
         ("ru", "24 ноября"),
         ("es", "24 de noviembre"),
         ("pt", "24 de novembro"),
         ("fr", "24 novembre"),
-        ("zh", "24 November"),
+        ("zh", "November 24"),
     ],
 )
 def test_local_date_text(language, text):
@@ -473,3 +473,22 @@ def test_single_day_period_and_invalid_bounds():
     assert in_period(sh(2026, 11, 11, 8, 0), SHANGHAI, (11, 11), (11, 11))
     with pytest.raises(ValueError):
         in_period(sh(2026, 11, 11, 8, 0), SHANGHAI, (13, 1), (11, 11))
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "text"),
+    [
+        ("en", "US", "November 24"),
+        ("en", "GB", "24 November"),
+        ("en", "ES", "November 24"),  # English is not spoken in Spain: English's own way
+        ("pt", "PT", "24 de novembro"),
+        ("fr", "CA", "24 novembre"),
+    ],
+)
+def test_local_date_text_follows_the_buyers_country_where_the_language_is_spoken(language, country, text):
+    assert local_date_text(date(2025, 11, 24), language, country) == text
+
+
+def test_local_time_text_in_the_buyers_country():
+    assert local_time_text(MONDAY_MORNING_SHANGHAI, SHANGHAI, "en", "GB") == "Monday 24 November, 09:00"
+    assert local_time_text(MONDAY_MORNING_SHANGHAI, SHANGHAI, "pt", "PT") == "segunda-feira, 24 de novembro, 09:00"

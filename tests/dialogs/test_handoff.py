@@ -66,7 +66,7 @@ def test_off_hours_question_gets_one_auto_reply_with_the_buyers_local_time() -> 
     bot.placed()
     handoff = bot.says("I want to talk to a person")
     assert handoff.outbox[0].context["team_away"] is True
-    assert handoff.outbox[0].context["back_at"] == "Monday 23 November, 02:00"
+    assert handoff.outbox[0].context["back_at"] == "Monday, November 23, 2:00\u202fAM"
     bot.advance(H)
     assert bot.says("hello??").outbox == []  # the hand-off already said when
     bot.advance(23 * H)  # Monday 09:00 UTC = 17:00 Shanghai: open, no auto-reply
@@ -120,8 +120,8 @@ def test_an_agents_offer_uses_their_percent_within_the_ceiling() -> None:
     bot.presses("talk_to_person")
     bot.send("agent_claimed", agent="maria")
     offer = bot.send("agent_offered", agent="maria", percent=15).outbox[0]
-    assert offer.template == "unpaid/offer" and offer.context["percent"] == "8"
+    assert offer.template == "unpaid/offer" and offer.context["percent"] == "8%"
     bot.send("agent_handed_back", agent="maria")
     accepted = bot.presses("accept_offer")
-    assert accepted.outbox[0].context["new_total"] == "92.00"
+    assert accepted.outbox[0].context["new_total"] == "$92.00"
     assert bot.tasks[-1]["kind"] == "adjust_price" and bot.tasks[-1]["percent"] == "8"

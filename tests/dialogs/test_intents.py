@@ -8,65 +8,94 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.intent_report import REGENERATE, Evaluation, build_report, evaluate, load_examples
+from dialogs.intent_report import HELD_OUT, REGENERATE, Evaluation, build_report, evaluate, load_examples
 from dialogs.intents import LANGUAGES, Intent, detect_language, match_intent, mentions_escalation_words
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "tests" / "data" / "intents.jsonl"
+HELDOUT3 = ROOT / "tests" / "data" / "intents_heldout3.jsonl"
 DOC = ROOT / "docs" / "intents.md"
 
-# Measured on 590 messages: given 0.976, detected 0.976, worst language en 0.960,
-# never-tuned split heldout2 0.851, language detection (4+ words) 0.987. Thresholds sit a few points under.
-MIN_ACCURACY_GIVEN = 0.93
-MIN_ACCURACY_DETECTED = 0.92
-MIN_ACCURACY_PER_LANGUAGE = 0.90
-MIN_ACCURACY_UNTUNED = 0.78
+# Floors a few points under what docs/intents.md measures; a matcher that regresses fails here.
+MIN_TRAINING = 0.97  # measured 0.993 (language given and detected)
+MIN_TRAINING_LONG = 0.96  # 7+ words, measured 0.987
+MIN_PER_LANGUAGE = 0.96  # worst language measured 0.987
+MIN_OLD_HELDOUT = 0.92  # split heldout2 (67), measured 0.955
+MIN_NEW_HELDOUT = 0.83  # tests/data/intents_heldout3.jsonl (225), measured 0.862
+MIN_NEW_HELDOUT_LONG = 0.84  # its 149 messages of 7+ words, measured 0.872
+MIN_OFF_TOPIC_KEPT = 0.88  # its 35 spam / off-topic messages kept unknown, measured 0.914
 MIN_DETECTION = 0.95
 
 
 @cache
-def _evaluation() -> Evaluation:
-    return evaluate(load_examples(DATASET))
+def _all() -> Evaluation:
+    return evaluate(load_examples(DATASET) + load_examples(HELDOUT3))
+
+
+def _split(*names: str) -> Evaluation:
+    return _all().subset(lambda e: e.split in names)
+
+
+def _training() -> Evaluation:
+    return _all().subset(lambda e: e.split not in HELD_OUT)
 
 
 def test_dataset_covers_every_intent_in_every_language():
     examples = load_examples(DATASET)
-    assert len(examples) >= 320
+    assert len(examples) >= 900
     per_language = Counter(e.language for e in examples)
     assert set(per_language) == set(LANGUAGES)
-    assert min(per_language.values()) >= 60
+    assert min(per_language.values()) >= 150
     pairs = {(e.language, e.intent) for e in examples}
     missing = [(lang, i.value) for lang in LANGUAGES for i in Intent if (lang, i) not in pairs]
     assert not missing
-    assert sum(e.split != "core" for e in examples) >= 30
 
 
-def test_accuracy_with_language_given():
-    ev = _evaluation()
-    assert ev.accuracy(ev.given) >= MIN_ACCURACY_GIVEN
+def test_the_new_held_out_split_covers_every_language_and_the_failure_kinds():
+    held = load_examples(HELDOUT3)
+    assert {e.split for e in held} == {"heldout3"} and len(held) >= 200
+    per_language = Counter(e.language for e in held)
+    assert set(per_language) == set(LANGUAGES) and min(per_language.values()) >= 40
+    assert sum(e.long for e in held) >= 100
+    assert {lang for lang in LANGUAGES if any(e.language == lang and e.intent is Intent.UNKNOWN for e in held)} == set(
+        LANGUAGES
+    )
+    training = {e.text for e in load_examples(DATASET)}
+    assert not [e.text for e in held if len(e.text.split()) >= 3 and e.text in training]  # not trained on
 
 
-def test_accuracy_with_language_detected():
-    ev = _evaluation()
-    assert ev.accuracy(ev.detected) >= MIN_ACCURACY_DETECTED
+def test_accuracy_on_the_training_set():
+    ev = _training()
+    assert ev.accuracy(ev.given) >= MIN_TRAINING
+    assert ev.accuracy(ev.detected) >= MIN_TRAINING
+    long = ev.subset(lambda e: e.long)
+    assert long.accuracy(long.given) >= MIN_TRAINING_LONG
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_accuracy_per_language(language):
-    ev = _evaluation()
-    assert ev.accuracy(ev.given, language) >= MIN_ACCURACY_PER_LANGUAGE
-    assert ev.accuracy(ev.detected, language) >= MIN_ACCURACY_PER_LANGUAGE
+    ev = _training()
+    assert ev.accuracy(ev.given, language) >= MIN_PER_LANGUAGE
+    assert ev.accuracy(ev.detected, language) >= MIN_PER_LANGUAGE
 
 
-def test_accuracy_on_split_never_tuned_on():
-    ev = _evaluation()
-    picked = [(e, p) for e, p in zip(ev.examples, ev.given, strict=True) if e.split == "heldout2"]
-    assert len(picked) >= 50
-    assert sum(e.intent == p for e, p in picked) / len(picked) >= MIN_ACCURACY_UNTUNED
+def test_accuracy_on_the_old_held_out_split():
+    ev = _split("heldout2")
+    assert len(ev.examples) >= 50
+    assert ev.accuracy(ev.given) >= MIN_OLD_HELDOUT
+
+
+def test_accuracy_on_the_new_held_out_split():
+    ev = _split("heldout3")
+    long = ev.subset(lambda e: e.long)
+    assert ev.accuracy(ev.given) >= MIN_NEW_HELDOUT
+    assert long.accuracy(long.given) >= MIN_NEW_HELDOUT_LONG
+    kept, count = ev.off_topic_kept()
+    assert count >= 25 and kept >= MIN_OFF_TOPIC_KEPT
 
 
 def test_language_detection_on_longer_messages():
-    accuracy, count = _evaluation().detection_accuracy()
+    accuracy, count = _all().detection_accuracy()
     assert count >= 100
     assert accuracy >= MIN_DETECTION
 
@@ -241,6 +270,6 @@ def test_match_reports_language_and_bounded_confidence():
 
 
 def test_docs_report_is_in_sync():
-    fresh = build_report(DATASET)
+    fresh = build_report(DATASET, HELDOUT3)
     current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     assert current == fresh, f"docs/intents.md is stale; regenerate with: {REGENERATE}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,8 @@ async def test_hand_off_and_back_resumes_at_the_same_step() -> None:
 
 async def test_first_time_buyer_pays_after_the_guide() -> None:
     said = bot_says(await replay("first_time_buyer_pays"))
-    assert "Step-by-step help" in said[0]
+    assert said[0].startswith("Thank you for your order SIM-1001") and "Total: $25.00" in said[0]
+    assert "Step-by-step help" in said[1]
     assert "Payment received" in said[-1]
     assert not any("% off" in text for text in said)
 
@@ -57,20 +59,20 @@ async def test_first_time_buyer_pays_after_the_guide() -> None:
 async def test_hesitant_buyer_takes_the_discount() -> None:
     lines = await replay("hesitant_buyer_takes_discount")
     said = bot_says(lines)
-    assert [("only 6 are left" in said[0]), ("3% off" in said[1]), ("19.30 USD" in said[2])] == [True] * 3
+    assert [("Only 6 are left" in said[1]), ("3% off" in said[2]), ("$19.30" in said[3])] == [True] * 3
     assert any(line.author == "task" and "adjust_price" in line.text for line in lines)
 
 
 async def test_silent_buyer_is_let_go_after_the_offer() -> None:
     lines = await replay("silent_buyer_abandoned")
-    assert len(bot_says(lines)) == 3
+    assert len(bot_says(lines)) == 4  # the order confirmation, the guide, the nudge, the offer
     assert lines[-1].author == "task" and "order_lost" in lines[-1].text
 
 
 async def test_out_of_stock_then_cancellation_with_the_refund_date() -> None:
     said = bot_says(await replay("out_of_stock_cancel"))
-    assert "sold out" in said[1] and "reminder" in said[2].lower()
-    assert "Buyer ordered wrong product" in said[3] and "13 November" in said[3]
+    assert "sold out" in said[2] and "reminder" in said[3].lower()
+    assert "Buyer ordered wrong product" in said[4] and "November 13" in said[4]
 
 
 async def test_device_evidence_is_collected_and_a_person_answers() -> None:
@@ -103,6 +105,77 @@ async def test_happy_buyer_is_asked_for_a_review_only_after_saying_so() -> None:
 async def test_the_same_story_in_the_buyers_language(language: str, marker: re.Pattern[str]) -> None:
     english = bot_says(await replay("silent_buyer_abandoned"))
     translated = bot_says(await replay("silent_buyer_abandoned", language))
-    assert len(translated) == len(english) == 3
+    assert len(translated) == len(english) == 4
     for text, original in zip(translated, english, strict=True):
         assert text != original and marker.search(text), text
+
+
+# -- the seller guides' rules ------------------------------------------------------------
+
+
+def tasks(lines: list[Line]) -> list[str]:
+    return [line.text for line in lines if line.author == "task"]
+
+
+async def test_the_order_is_confirmed_in_the_buyers_own_way_of_writing_amounts() -> None:
+    said = bot_says(await replay("order_confirmation"))
+    assert said[0].startswith("Спасибо за заказ SIM-7001")
+    assert "товар «Green tea 100 g», 1 шт. (1\xa0234,50\xa0$)" in said[0] and "Итого: 1\xa0249,50\xa0$" in said[0]
+
+
+async def test_a_quiet_parcel_gets_a_note_then_an_apology_and_a_check_after_the_eta() -> None:
+    lines = await replay("transit_quiet_then_late")
+    said = bot_says(lines)
+    assert "still on its way" in said[-2] and "should have arrived by 15 November" in said[-1]
+    assert any("kind=check_parcel" in task and "YW1234567CN" in task for task in tasks(lines))
+
+
+async def test_before_protection_runs_out_the_seller_extends_the_receipt_time() -> None:
+    lines = await replay("buyer_protection_runs_out")
+    extend = next(line for line in lines if line.author == "task" and "extend_receipt_time" in line.text)
+    assert extend.offset == timedelta(days=87)  # shipped on day 2, 90 days for Brazil, 5 days before
+
+
+async def test_a_dispute_without_a_date_is_answered_within_five_days() -> None:
+    found = tasks(await replay("dispute_without_deadline"))
+    assert any("answer_dispute" in t and "respond_by=2026-11-27T15:00:00+00:00" in t for t in found)
+    assert any("reason=dispute" in t for t in found)
+
+
+async def test_customs_in_brazil_mentions_duties_and_the_declaration() -> None:
+    customs = bot_says(await replay("customs_duties"))[-1]
+    assert "alfândega" in customs and "imposto de importação" in customs and "CPF" in customs
+
+
+async def test_a_seasonal_item_after_its_window_gets_an_honest_answer_and_a_seller_task() -> None:
+    lines = await replay("seasonal_after_window")
+    assert "15 días después de la entrega" in bot_says(lines)[-1]
+    assert "aftersales_outside_window" in tasks(lines)[-1]
+
+
+async def test_shoes_that_do_not_fit_and_the_buyer_pays_the_return_shipping() -> None:
+    lines = await replay("return_buyer_pays_shipping")
+    said = bot_says(lines)
+    assert "Does it fit well?" in said[-3] and "pay the return shipping yourself" in said[-1]
+    assert any("buyer_pays_return_shipping=True" in t for t in tasks(lines))
+
+
+async def test_a_third_refund_only_request_is_reviewed_and_the_buyer_still_gets_a_person() -> None:
+    lines = await replay("refund_only_review")
+    assert any("review_refund_requests" in t and "refund_only_requests=3" in t for t in tasks(lines))
+    assert "passing your chat" in bot_says(lines)[-1]
+
+
+async def test_a_large_order_is_asked_to_pay_early() -> None:
+    said = bot_says(await replay("large_order_nudge"))
+    assert "meilleures ventes" in said[1] and "40\xa0pièces" in said[1] and "payer rapidement" in said[1]
+
+
+async def test_alternatives_show_their_true_price_difference() -> None:
+    lines = await replay("out_of_stock_dearer_alternative")
+    apology = next(text for text in bot_says(lines) if "sold out" in text)
+    assert "no extra cost" not in apology
+    assert "£3.00 less: we refund you the difference" in apology
+    assert "£3.00 more, and the store covers that" in apology
+    assert "the store covers £5.00, and you would pay the other £11.00" in apology
+    assert "remaining £11.00" in bot_says(lines)[-1]

@@ -52,6 +52,8 @@ class BotProcess:
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        #: what runs the bot (a store's own bot with BuyerBot attached runs its script)
+        self.command = [sys.executable, "-m", "bot", "run"]
         self.log = tmp / "bot.log"
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -61,9 +63,7 @@ class BotProcess:
     def launch(self) -> BotProcess:
         """Start the process without waiting for it (several start at once)."""
         with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=self.tmp, env=self.env, stdout=log, stderr=log
-            )
+            self.proc = subprocess.Popen(self.command, cwd=self.tmp, env=self.env, stdout=log, stderr=log)
         return self
 
     def health(self) -> dict[str, Any]:

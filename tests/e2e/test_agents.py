@@ -14,7 +14,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.api.console import console_router
+from bot.accounts import Role, User, hash_password
+from bot.api.console_setup import mount_console
 from dialogs.model import Commit, Ownership
 from tests.e2e.agents_env import (
     ALWAYS_OPEN,
@@ -165,38 +166,42 @@ async def test_late_answer_prompts_an_apology(tmp_path: Path, fake: FakeTelegram
         await env.services.close()
 
 
-async def test_console_queue_and_actions(env: DeskEnv) -> None:
+async def test_web_console_and_telegram_act_on_the_same_conversation(env: DeskEnv) -> None:
     first = await escalate(env, "C-1")
     await escalate(env, "C-2", chat_id=5002)
     app = FastAPI()
-    app.include_router(console_router(env.services.runtime, CONSOLE_TOKEN, env.services.policy))
+    parts = await mount_console(app, env.services, CONSOLE_TOKEN)
+    now = datetime.now(ZoneInfo("UTC"))
+    await parts.store.add_user(User("Kim", Role.AGENT, hash_password("a-long-secret-1234"), now))
     bearer = {"Authorization": f"Bearer {CONSOLE_TOKEN}"}
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
-        assert (await client.get("/api/v1/queue")).status_code == 401
-        assert (await client.get("/api/v1/queue", headers={"Authorization": "Bearer nope"})).status_code == 401
-        queue = (await client.get("/api/v1/queue", headers=bearer)).json()
-        assert [q["order_id"] for q in queue] == ["C-1", "C-2"]  # longest waiting first
-        assert queue[0]["ownership"] == "waiting" and queue[0]["deadline_at"] and not queue[0]["overdue"]
-        assert (await client.post("/api/v1/conversations/C-1/reply", json={"text": "hi"})).status_code == 401
-        reply = await client.post("/api/v1/conversations/C-1/reply", json={"text": "Hello from the console",
-                                                                           "agent": "Kim"}, headers=bearer)  # fmt: skip
-        assert reply.status_code == 202
-        assert (await env.fake.anext_message(BUYER)).text == "Hello from the console"
-        mirrored = [m.text for m in await env.in_topic(first, 2)]
-        assert "💬 Kim (console) to the buyer: Hello from the console" in mirrored
-        assert (await env.conversation("C-1")).ownership is Ownership.AGENT
-        await _console_cookie_login(client)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://console") as client:
+            assert (await client.get("/api/v1/queue")).status_code == 401
+            assert (await client.get("/api/v1/queue", headers={"Authorization": "Bearer nope"})).status_code == 401
+            queue = (await client.get("/api/v1/queue", headers=bearer)).json()
+            assert [q["order_id"] for q in queue] == ["C-1", "C-2"]  # longest waiting first
+            assert queue[0]["ownership"] == "waiting" and queue[0]["deadline_at"] and not queue[0]["overdue"]
+            body = {"text": "Hello from the console", "agent": "Mallory"}
+            assert (await client.post("/api/v1/conversations/C-1/reply", json=body, headers=bearer)).status_code == 401
+            csrf = await _log_in(client, "Kim")
+            reply = await client.post("/api/v1/conversations/C-1/reply", json=body, headers={"X-CSRF-Token": csrf})
+            assert reply.status_code == 202
+            assert (await env.fake.anext_message(BUYER)).text == "Hello from the console"
+            mirrored = [m.text for m in await env.in_topic(first, 2)]
+            assert "💬 Kim (console) to the buyer: Hello from the console" in mirrored
+            assert (await env.conversation("C-1")).ownership is Ownership.AGENT
+    finally:
+        await parts.close(env.services)
 
 
-async def _console_cookie_login(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/console")).status_code == 401
-    login = await client.get(f"/console?token={CONSOLE_TOKEN}")
-    assert login.status_code == 303 and login.headers["location"] == "/console"
-    page = await client.get("/console")  # the cookie now
-    assert page.status_code == 200 and "Agents' console" in page.text
-    assert (await client.get("/api/v1/queue")).status_code == 401  # a cookie alone is not enough
-    assert (await client.get("/api/v1/queue", headers={"X-Console": "1"})).status_code == 200
+async def _log_in(client: httpx.AsyncClient, name: str) -> str:
+    form = (await client.get("/login")).text
+    nonce = form.split('name="login_csrf" value="')[1].split('"')[0]
+    data = {"name": name, "password": "a-long-secret-1234", "login_csrf": nonce, "next": "/console"}
+    assert (await client.post("/login", data=data)).status_code == 303
+    page = (await client.get("/console")).text
+    return page.split('name="csrf" value="')[1].split('"')[0]
 
 
 async def test_card_forwards_evidence_files_and_lists_links(env: DeskEnv) -> None:

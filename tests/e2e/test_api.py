@@ -79,7 +79,8 @@ def test_not_json_is_422(client: TestClient) -> None:
 def test_openapi_describes_the_event_envelope(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     body = spec["paths"]["/api/v1/events"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert {"event_id", "type", "order_id", "occurred_at"} <= set(body["required"])
+    kinds = [spec["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]] for ref in body["oneOf"]]
+    assert all({"event_id", "type", "order_id", "occurred_at"} <= set(kind["required"]) for kind in kinds)
     assert "/chat/api/bind" in spec["paths"]
 
 
@@ -103,7 +104,9 @@ def test_web_chat_binds_and_tells_the_page_the_buyers_language(client: TestClien
 
 def test_web_chat_page_is_served(client: TestClient) -> None:
     page = client.get("/chat")
-    assert page.status_code == 200 and "Order chat" in page.text and "textContent" in page.text
+    assert page.status_code == 200 and "Order chat" in page.text
+    script = client.get("/static/chat.js")
+    assert script.status_code == 200 and "textContent" in script.text
 
 
 def test_a_wrong_setting_stops_start_up_with_one_line_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -149,7 +152,8 @@ def test_simulator_prints_the_silent_buyers_story() -> None:
     result = run_cli("simulate", "scenarios/silent_buyer_abandoned.yaml")
     assert result.returncode == 0
     bot_lines = [line for line in result.stdout.splitlines() if "  bot: " in line]
-    assert len(bot_lines) == 3 and "task: kind=order_lost" in result.stdout
+    # the order confirmation, the payment guide, the nudge and the offer
+    assert len(bot_lines) == 4 and "task: kind=order_lost" in result.stdout
 
 
 def test_events_import_reads_jsonl_and_csv_through_the_api(client: TestClient, tmp_path: Path) -> None:

@@ -1,0 +1,46 @@
+"""The console's HTML: Jinja2 pages from `templates/en/console/` (autoescaped,
+no inline script: JS and CSS are static files of the package under
+`/static/`), and times shown in the reader's own zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from dialogs.calendar import buyer_timezone
+from dialogs.model import parse_time
+
+if TYPE_CHECKING:
+    from bot.api.console_auth import Principal
+
+
+def zone_of(principal: Principal | None, store_tz: ZoneInfo) -> ZoneInfo:
+    if principal is not None and principal.timezone:
+        return buyer_timezone(None, principal.timezone)
+    return store_tz
+
+
+class Pages:
+    def __init__(self, templates: Path, store_tz: ZoneInfo) -> None:
+        self.store_tz = store_tz
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates / "en" / "console")),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def render(self, page: str, principal: Principal | None, code: int = 200, **context: Any) -> HTMLResponse:
+        tz = zone_of(principal, self.store_tz)
+
+        def local(value: datetime | str | None, fmt: str = "%a %d %b %H:%M") -> str:
+            at = parse_time(value) if isinstance(value, str) else value
+            return at.astimezone(tz).strftime(fmt) if at else ""
+
+        html = self.env.get_template(page).render(me=principal, tz=str(tz), local=local, **context)
+        return HTMLResponse(html, status_code=code)

@@ -1,0 +1,1 @@
+"""`buyerbot.integrations.ptb` (python-telegram-bot) and `buyerbot.integrations.aiogram`."""
