@@ -57,7 +57,7 @@ class BotProcess:
         self.log = tmp / "bot.log"
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20) -> BotProcess:
+    def start(self, timeout: float = 60) -> BotProcess:
         return self.launch().wait_ready(timeout)
 
     def launch(self) -> BotProcess:
@@ -69,7 +69,7 @@ class BotProcess:
     def health(self) -> dict[str, Any]:
         return dict(httpx.get(f"{self.url}/healthz", timeout=5).json())
 
-    def wait_ready(self, timeout: float = 20) -> BotProcess:
+    def wait_ready(self, timeout: float = 60) -> BotProcess:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
