@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 import tomllib
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import send_server_logs_to_root, setup_logging
 from dialogs.policy import PolicyError, load_policy
 
 
@@ -28,6 +28,8 @@ def _run(settings: Settings) -> int:
     asyncio.run(_check_store(settings))
     app = create_app(settings, policy)
     server = uvicorn.Server(server_config(app, settings))
+    if settings.log_format == "json":
+        send_server_logs_to_root()
     server.run()
     return 0 if server.started else 1
 
@@ -118,11 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "policy":
             return _policy_check(args.file)
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        setup_logging(settings.log_level, settings.log_format)
         if args.command == "run":
             return _run(settings)
         if args.command == "simulate":

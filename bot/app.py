@@ -15,13 +15,18 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from bot.api.body_limits import BodyLimits
-from bot.api.chat import chat_router
+from bot.api.chat import WebChat, chat_router
+from bot.api.chat_feed import feed_router
+from bot.api.chat_upload import upload_router
 from bot.api.console_setup import mount_console
 from bot.api.events import event_router
+from bot.api.link_requests import link_request_router
+from bot.api.operations import mount_operations
 from bot.api.surface import harden
-from bot.channels.webchat import WebChatChannel
+from bot.channels.webchat import ChatHub, WebChatChannel
 from bot.cluster import Cluster, process_name
 from bot.config import Settings
+from bot.media import MediaFiles, UploadRules
 from bot.ratelimit import ChannelLimits, LocalLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
@@ -72,6 +77,7 @@ class Services:
     scheduler: FollowUpScheduler
     channels: dict[str, Channel]
     cluster: Cluster
+    hub: ChatHub = field(default_factory=ChatHub)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: list[Any] = field(default_factory=list)
 
@@ -110,7 +116,9 @@ async def start_services(
     if isinstance(store, RedisStore):
         store.owner = process_name(settings.http_port)
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
-    channels: dict[str, Channel] = {"webchat": WebChatChannel()}
+    hub = ChatHub()
+    runtime.on_commit.append(hub.on_commit)
+    channels: dict[str, Channel] = {"webchat": WebChatChannel(hub)}
     extras: list[Any] = []
     if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
@@ -143,7 +151,7 @@ async def start_services(
             extra.poll_when_leading = True  # one poller among several processes: the leader
             cluster.on_lead.append(extra.lead)
             cluster.on_stand_by.append(extra.stand_by)
-    services = Services(settings, policy, store, runtime, sender, scheduler, channels, cluster, extras=extras)
+    services = Services(settings, policy, store, runtime, sender, scheduler, channels, cluster, hub, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     scheduler.start(())
     for extra in extras:
@@ -165,6 +173,8 @@ def api_token(settings: Settings) -> str:
 
 KIB = 1024
 MIB = 1024 * KIB
+#: seconds a buyer's upload may take to arrive (a phone on a slow network)
+UPLOAD_SECONDS = 600.0
 
 
 def body_limits(settings: Settings) -> BodyLimits:
@@ -194,8 +204,19 @@ def create_app(
         holder["services"] = services
         app.state.services = services
         app.include_router(event_router(services.runtime, api_token(settings), settings.max_event_bytes))
-        app.include_router(chat_router(services.runtime))
+        files = MediaFiles(settings.media_root)
+        files.prepare()
+        store_name = str(services.policy.raw.get("store", {}).get("name", ""))
+        rules = UploadRules.from_policy(services.policy.raw)
+        chat = WebChat(services.runtime, settings.templates, services.hub, files, rules, store_name)
+        # an upload is the one large body a buyer sends: the policy's largest file, minutes to arrive
+        app.state.body_limits.declare("/chat/api/upload", rules.largest, read_timeout=UPLOAD_SECONDS)
+        app.include_router(chat_router(chat))
+        app.include_router(feed_router(chat))
+        app.include_router(link_request_router(services.runtime, api_token(settings)))
         console = await mount_console(app, services, api_token(settings))
+        app.include_router(upload_router(chat, files, console.auth.api()))
+        operations = mount_operations(app, services, api_token(settings))
         for extra in services.extras:
             router = getattr(extra, "router", None)
             if router is not None:
@@ -205,6 +226,7 @@ def create_app(
         try:
             yield
         finally:
+            await operations.close()
             await console.close(services)
             if running is None:
                 await services.close()

@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     public_url: str = ""
     max_event_bytes: int = Field(65536, ge=1024)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: where buyers' uploaded photos and videos are kept (shared by every
+    #: process of one bot); default: `media/` beside the SQLite file, else var/media
+    media_dir: Path | None = None
     #: the HTTP surface's bounds (README, Security): bodies, timeouts, connections
     max_body_bytes: int = Field(65536, ge=1024)
     http_header_timeout: float = Field(10.0, gt=0)
@@ -94,6 +97,14 @@ class Settings(BaseSettings):
     @property
     def agent_id_set(self) -> frozenset[int]:
         return frozenset(int(x) for x in self.agent_ids.replace(",", " ").split() if x.strip())
+
+    @property
+    def media_root(self) -> Path:
+        if self.media_dir is not None:
+            return self.media_dir
+        if self.store_url.startswith("sqlite:///"):
+            return Path(self.store_url.removeprefix("sqlite:///")).parent / "media"
+        return Path("var/media")
 
     @property
     def base_url(self) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.agents_queue import HandoffRules, add_working_time, deadlines_of, evidence_for, handed_off_at
+from bot.media import agent_url
 from dialogs.model import Conversation, Order, OutboxStatus, Ownership, TranscriptEntry
 from dialogs.ports import Store
 
@@ -145,12 +146,18 @@ async def conversation_view(
     rows = await store.transcript(conversation_id)
     view.last_seq = rows[-1][0] if rows else 0
     for seq, entry in rows:
-        pressed = PRESSED.match(entry.text) if entry.author == "buyer" else None
-        text = label(pressed[1], conversation.language) if pressed else entry.text
+        # older entries name a press "[action]"; newer ones carry its label (and "[photo]" is a file)
+        old_press = entry.author == "buyer" and not entry.pressed and not entry.media
+        pressed = PRESSED.match(entry.text) if old_press else None
+        text = _label_or(label, pressed[1], conversation.language, entry.text) if pressed else entry.text
         links = re.findall(r"https?://\S+", entry.text)
+        uploads = [(m.get("kind"), agent_url(str(m.get("file_id", "")))) for m in entry.media]
         view.lines.append({
-            "seq": seq, "at": entry.at, "author": entry.author, "text": text, "pressed": bool(pressed),
-            "buttons": [b.get("label", "") for b in entry.buttons], "images": [u for u in links if IMAGE.search(u)],
+            "seq": seq, "at": entry.at, "author": entry.author, "text": text,
+            "pressed": bool(pressed) or bool(entry.pressed), "name": entry.name,
+            "buttons": [b.get("label", "") for b in entry.buttons],
+            "images": [u for u in links if IMAGE.search(u)] + [u for kind, u in uploads if u and kind == "photo"],
+            "videos": [u for kind, u in uploads if u and kind == "video"],
         })  # fmt: skip
     for message in await store.outbox_for(conversation_id):
         if message.status in (OutboxStatus.HELD, OutboxStatus.FAILED, OutboxStatus.PENDING):
@@ -161,12 +168,21 @@ async def conversation_view(
         view.timers.append({"name": timer.name, "due_at": timer.due_at, "paused": False})
     for name, seconds in (conversation.memory.get("paused_timers") or {}).items():
         view.timers.append({"name": name, "left_minutes": int(float(seconds) // 60), "paused": True})
-    view.evidence = evidence_for(conversation, order)
+    view.evidence = {
+        kind: [agent_url(f) or f for f in found] for kind, found in evidence_for(conversation, order).items()
+    }
     view.deadlines = deadlines_of(order)
     if conversation.ownership is Ownership.WAITING:
         since = handed_off_at(conversation, now)
         view.deadlines["answer by"] = add_working_time(since, rules.response_within, rules.hours).isoformat()
     return view
+
+
+def _label_or(label: Any, action: str, language: str, fallback: str) -> str:
+    try:
+        return str(label(action, language))
+    except LookupError:  # "[photo]" of a Telegram buyer, an action no longer labelled
+        return fallback
 
 
 def _history(order: Order) -> list[tuple[str, str]]:

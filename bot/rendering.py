@@ -83,7 +83,8 @@ class Renderer:
         buttons = tuple(
             (
                 callback_data(b["action"], b.get("dialog") or "common", message.conversation_id),
-                b.get("label") or self.label(b["action"], message.language),
+                # "lk_ok.ab12": the label of "lk_ok" (the suffix names what it answers)
+                b.get("label") or self.label(b["action"].partition(".")[0], message.language),
                 b.get("url"),
             )
             for b in message.buttons

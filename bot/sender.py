@@ -201,7 +201,9 @@ class Sender:
             self.stats.sent += 1
             entry = TranscriptEntry(
                 message.conversation_id, self.clock.now(), str(message.context.get("author", "bot")), rendered.text,
-                tuple({"data": d, "label": label, "url": url} for d, label, url in rendered.buttons),
+                tuple({"data": d, "label": label, "url": url, "step": message.step}
+                      for d, label, url in rendered.buttons),
+                name=str(message.context.get("agent_name", "")),
             )  # fmt: skip
             message.status, message.error = OutboxStatus.SENT, None
             await self._mark_sent(message, entry)

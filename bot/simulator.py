@@ -183,4 +183,22 @@ def describe_policy(policy: Policy) -> str:
         f"Promotion: {p.name} {p.start[0]:02d}-{p.start[1]:02d}..{p.end[0]:02d}-{p.end[1]:02d}"
         for p in policy.promotions
     ]
-    return "\n".join(out)
+    return "\n".join(out + _describe_guides(policy))
+
+
+def _describe_guides(policy: Policy) -> list[str]:
+    g, d = policy.guides, format_duration
+    countries = ", ".join(f"{c} {d(v)}" for c, v in sorted(g.protection_by_country.items()))
+    return [
+        "Seller-guide rules:",
+        f"  order confirmation: {'on' if g.confirmation else 'off'}",
+        f"  transit: a note after {d(g.transit_update_after)} without news; after the ETA + {d(g.eta_grace)}"
+        " an apology and a task to check the parcel",
+        f"  buyer protection: {d(g.protection_default)} after shipping{f' ({countries})' if countries else ''};"
+        f" task to extend the receipt time {d(g.protection_warn_before)} before it ends",
+        f"  disputes without a date: {d(g.dispute_respond_within)} to respond",
+        f"  after-sales: {d(g.aftersales_window)} after payment, seasonal items {d(g.seasonal_window)} after delivery",
+        f"  returns: the buyer pays unconditional-return shipping after {g.free_returns_per_month} a month;"
+        f" refund-only review at {g.refund_only_review_at} requests",
+        f"  large orders: the nudge asks to pay early from {policy.unpaid.large_order_quantity} pieces",
+    ]

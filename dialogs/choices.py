@@ -151,7 +151,8 @@ def exact_choice(text: str, language: str | None, buttons: Sequence[dict[str, An
                     return str(buttons[index]["action"])
     for button in buttons:
         label = " ".join(t for clause in clauses(str(button.get("label") or "")) for t in clause)
-        if label and (line == label or (len(line) >= 4 and line in label) or label in line):
+        # a one-word title ("Lamp") only when typed alone: "my lamp is broken" is not a choice
+        if label and (line == label or (len(line) >= 4 and line in label) or (" " in label and label in line)):
             return str(button["action"])
     for lang in _languages(language):
         for button in buttons:

@@ -7,12 +7,13 @@ step's buttons still there), then handed to a person. Agents' actions come here 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dialogs.base import Turn
 from dialogs.choices import exact_choice, loose_choice, step_buttons
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.intents import Intent, detect_language, match_intent, mentions_escalation_words
+from dialogs.link_requests import answer_link, attempts_exceeded, is_link_action, moves_by_number, request_link
 from dialogs.model import Button, Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status
 
@@ -29,9 +30,18 @@ ANSWER_WORDS = frozenset({Intent.YES, Intent.NO, Intent.THANKS, Intent.GREETING,
 
 def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     conversation, payload, trigger = turn.conversation, turn.payload, turn.inbound.trigger
+    if trigger == "binding_locked":
+        attempts_exceeded(turn, change)
+        return
+    if moves_by_number(turn):  # never moved by the order-number path: asked for instead
+        request_link(turn, change)
+        return
     if payload.get("channel") and payload.get("address"):
         conversation.channel, conversation.address = payload["channel"], str(payload["address"])
         conversation.unreachable = False
+    if trigger == "button_pressed" and is_link_action(str(payload.get("action", ""))):
+        answer_link(turn, change, str(payload["action"]), "buyer")
+        return
     if trigger == "buyer_unreachable":
         conversation.unreachable = True
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", "buyer unreachable"))
@@ -48,8 +58,7 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     text = str(payload.get("text") or "")[:MAX_TEXT]
     _choose_language(turn, text)
     media = payload.get("media") or []
-    shown = text or f"[{payload.get('action') or ', '.join(m.get('kind', '?') for m in media) or 'message'}]"
-    change.transcript.append(TranscriptEntry(conversation.id, turn.now, "buyer", shown))
+    change.transcript.append(_buyer_entry(turn, text, media))
     if conversation.ownership is not Ownership.BOT:
         buyer_wrote_while_waiting(turn)  # a person owns the chat: the bot stays quiet
         return
@@ -57,6 +66,20 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
         _on_button(engine, turn)
     elif trigger == "buyer_message":
         _on_text(engine, turn, text, media)
+
+
+def _buyer_entry(turn: Turn, text: str, media: list[dict[str, Any]]) -> TranscriptEntry:
+    """What the buyer did, as people read it: a press by its label (the door
+    gives it, in the buyer's language), files by their kind."""
+    payload, pressed = turn.payload, ""
+    if turn.inbound.trigger == "button_pressed":
+        pressed = f"{payload.get('action', '')}:{payload.get('dialog', '')}"
+        shown = str(payload.get("label") or f"[{payload.get('action')}]")
+    else:
+        shown = text or f"[{', '.join(str(m.get('kind', '?')) for m in media) or 'message'}]"
+    keep = ("kind", "file_id", "mime_type")
+    files = tuple({str(k): m[k] for k in keep if k in m} for m in media if m.get("file_id"))
+    return TranscriptEntry(turn.conversation.id, turn.now, "buyer", shown, media=files, pressed=pressed)
 
 
 def _choose_language(turn: Turn, text: str) -> None:
@@ -174,9 +197,12 @@ def react_to_agent(engine: DialogEngine, turn: Turn, change: Commit) -> None:
             hand_off(turn, "agent_took_over", quietly=True)
         if conversation.ownership is Ownership.WAITING:
             agent_claimed(turn, agent)
-        turn.say("common/agent_message", text=str(payload.get("text", ""))[:MAX_TEXT], author="agent")
+        turn.say("common/agent_message", text=str(payload.get("text", ""))[:MAX_TEXT], author="agent",
+                  agent_name=agent)  # fmt: skip
     elif trigger == "agent_handed_back" and conversation.ownership is not Ownership.BOT:
         hand_back(turn)
         change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", f"handed back by {agent}"))
     elif trigger == "agent_offered":
         engine.fire(turn, "agent_offered")
+    elif trigger == "agent_answered_link" and is_link_action(str(payload.get("action", ""))):
+        answer_link(turn, change, str(payload["action"]), agent)

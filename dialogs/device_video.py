@@ -104,6 +104,7 @@ class DeviceModel(DialogModel):
 
     def packaging_confirmed(self) -> None:
         self.evidence["packaging"] = True
+        self.turn.order.facts["evidence"] = self.evidence  # the order's copy says so too
 
     def packaging_missing(self) -> None:
         self.evidence["photos"] = []

@@ -48,9 +48,19 @@ def _availability(turn: Turn) -> dict[str, Any]:
 
 
 def buyer_wrote_while_waiting(turn: Turn) -> None:
-    """One honest auto-reply per off-period, never on top of a bot answer."""
-    period = working_hours(turn).current_off_period(turn.now)
-    if turn.conversation.ownership is not Ownership.WAITING or period is None:
+    """One honest auto-reply per off-period, never on top of a bot answer;
+    while the team works, once per hand-off: a person answers today."""
+    if turn.conversation.ownership is not Ownership.WAITING:
+        return
+    hours = working_hours(turn)
+    period = hours.current_off_period(turn.now)
+    if period is None:
+        memory = turn.conversation.memory
+        if memory.get("told_person_soon") != memory.get("handed_off_at"):
+            memory["told_person_soon"] = memory.get("handed_off_at")
+            window = hours.window(turn.now.astimezone(hours.tz).date())
+            until = local_time_text(window[1], turn.buyer_tz, turn.conversation.language) if window else ""
+            turn.say("common/person_soon", until=until)
         return
     if turn.conversation.memory.get("auto_reply_period") == period[0].isoformat():
         return
@@ -87,7 +97,7 @@ def hand_back(turn: Turn) -> None:
     conversation = turn.conversation
     conversation.ownership = Ownership.BOT
     conversation.misunderstandings = 0
-    for key in ("handed_off_at", "handoff_reason", "agent", "auto_reply_period"):
+    for key in ("handed_off_at", "handoff_reason", "agent", "auto_reply_period", "told_person_soon"):
         conversation.memory.pop(key, None)
     paused: dict[str, float] = conversation.memory.pop("paused_timers", {})
     for name, seconds in paused.items():

@@ -30,6 +30,9 @@ SPLITS = {
     "kinds4": "more new wording (idioms, spam, cash on delivery, frozen apps); scored 0.580, then tuned on",
     "kinds5": "short messages (hedges, past tenses, spam); scored 0.806 when written, then tuned on",
     "kinds6": "colloquial past tenses, informal word order, budgets; scored 0.676 when written, then tuned on",
+    "kinds7": "another intent's keyword in longer messages, new products and payment methods; scored 0.757",
+    "kinds8": "chat style: abbreviations, typos, emoji, no punctuation; scored 0.912, then tuned on",
+    "kinds9": "paraphrases without the usual keywords (a validation split first); scored 0.433, then tuned on",
     "heldout2": "the old held-out split: written after the first tuning, never tuned on",
     "heldout3": "the new held-out split (tests/data/intents_heldout3.jsonl): written and committed before the "
     "matcher was changed for issue 12, never tuned on",

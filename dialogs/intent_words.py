@@ -22,6 +22,9 @@ NEGATIONS: Final[dict[str, tuple[str, ...]]] = {
 NEGATABLE: Final[frozenset[str]] = frozenset(
     {"paid_already", "cancel", "too_expensive", "talk_to_person", "thanks", "yes"}
 )
+# Negation words that follow the verb ("ça marche pas", "je paie plus"): a NEGATABLE phrase right before one
+# of these does not count either.
+NEGATIONS_AFTER: Final[dict[str, tuple[str, ...]]] = {"fr": ("pas", "plus", "jamais")}
 
 # Words that always hand the chat to a human (dispute, refund, scam, fraud, chargeback, police, lawyer).
 ESCALATION: Final[dict[str, tuple[str, ...]]] = {
@@ -78,16 +81,19 @@ OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
     "en": ("customs duty!", "customs duties!", "duty!", "duties!", "import tax*!", "import fee*!", "vat!", "tax!",
            "taxes!", "followers!", "visit my page!", "visit my profile!", "click here!", "earn money!",
            "what time is it!", "do you sell!", "sell this on!", "on amazon!", "birthday!", "return it",
-           "send it back"),
+           "send it back", "paperwork", "customs documents"),
     "ru": ("пошлин*!", "таможенн* пошлин*!", "ндс!", "налог*!", "таможенн* сбор*!", "сборы!", "раскрутк*!",
            "подписчик*!", "переходи по ссылке!", "по ссылке!", "сколько времени!", "который час!",
-           "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!", "вернуть товар", "если захочу вернуть"),
+           "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!", "вернуть товар", "если захочу вернуть",
+           "документы для таможни", "заработ*"),
     "es": ("impuesto*!", "arancel*!", "iva!", "tasa de importacion!", "seguidores!", "visita mi perfil!",
            "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!", "devolver",
-           "devolverlo"),
+           "devolverlo", "papeles de aduana", "documentos"),
     "pt": ("imposto*!", "taxa de importacao!", "taxa da receita!", "receita federal!", "seguidores!",
-           "acesse meu perfil!", "que horas sao!", "vendem no!", "mercado livre!", "aniversario!", "devolver"),
+           "acesse meu perfil!", "que horas sao!", "vendem no!", "mercado livre!", "aniversario!", "devolver",
+           "documento da alfandega", "documentos"),
     "fr": ("droits de douane!", "droit de douane!", "taxe*!", "tva!", "abonnes!", "visitez mon profil!",
-           "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!", "renvoyer", "retourner"),
+           "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!", "renvoyer", "retourner",
+           "papiers de douane", "justificatifs", "gagnez", "gagner de largent"),
 }
 # fmt: on

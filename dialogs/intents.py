@@ -22,6 +22,7 @@ from dialogs.intent_words import (
     LANGUAGE_WORDS,
     NEGATABLE,
     NEGATIONS,
+    NEGATIONS_AFTER,
     OFF_TOPIC,
     SHARED_ACCENTS,
 )
@@ -158,6 +159,14 @@ class _Hit:
     strong: bool = False  # the best phrase was a decisive one
 
 
+def _negated(line: str, start: int, end: int, negations: frozenset[str], language: str) -> bool:
+    """A negation in the two words before a phrase, or right after it where the language puts it there."""
+    after = line[end:].split()[:1]
+    return bool(negations.intersection(line[:start].split()[-2:])) or bool(
+        after and after[0] in NEGATIONS_AFTER.get(language, ())
+    )
+
+
 def _weight(mark: str, size: int) -> float:
     plain = min(2.5, 1 + 0.5 * (size - 1))
     return WEAK_WEIGHT * plain if mark == "~" else plain + _TIERS[mark]
@@ -196,7 +205,7 @@ def _score(found: list[Clause], language: str, fuzzy: bool) -> dict[str, _Hit]:
             line = " ".join(clause.tokens)
             for mark, pattern in patterns:
                 for hit in pattern.finditer(line):
-                    if key in NEGATABLE and negations.intersection(line[: hit.start()].split()[-2:]):
+                    if key in NEGATABLE and _negated(line, hit.start(), hit.end(), negations, language):
                         continue
                     size = len(hit.group().split())
                     covered += size
@@ -222,6 +231,7 @@ def _yes_no(hits: dict[str, _Hit], total: int) -> None:
     content = any(key not in SMALL_TALK and key != OFF_TOPIC_KEY for key in hits)
     if yes and no:  # "no, it's fine as is": the first answer counts
         del hits[Intent.YES if yes.first > no.first else Intent.NO]
+        yes, no = hits.get(Intent.YES), hits.get(Intent.NO)
     covered = (yes.covered if yes else 0) + (no.covered if no else 0)
     for intent in (Intent.YES, Intent.NO):
         if (hit := hits.get(intent)) is None or hit.strong:
@@ -237,7 +247,7 @@ def _yes_no(hits: dict[str, _Hit], total: int) -> None:
 def _settle(hits: dict[str, _Hit]) -> set[str]:
     """Apply the priorities between intents read in one message; returns the intents that lost that way."""
     losers: set[str] = set()
-    for winner, loser in PRIORITIES:
+    for winner, loser in PRIORITIES * 2:  # twice, so a chain of priorities settles whatever their order
         won, lost = hits.get(winner), hits.get(loser)
         if won and lost and won.score >= 1.0 and lost.score - won.score < PRIORITY_MARGIN:
             if lost.score >= won.score:

@@ -25,8 +25,9 @@ _WEEKDAY_DAY_MONTH = "MMMMEEEEd"
 @lru_cache(maxsize=512)
 def buyer_locale(language: str | None, country: str | None = None) -> Locale:
     """`ru` + `KZ` -> ru_KZ, `en` + `US` -> en_US: the country's own way when the
-    language is spoken there; otherwise the language's own default (`en` + `ES`
-    -> en, `es` + `US` -> es); a language we don't write in -> English."""
+    language is spoken there; otherwise the language's own default (`es` + `US`
+    -> es, `pt` -> pt_BR), for English the international day-month, 24-hour
+    way (`en` + `ES`, or no country -> en_GB); a language we don't write in -> English."""
     lang = supported_language(language) or "en"
     region = str(country or "").strip().upper()
     if len(region) == 2 and region.isalpha() and lang in get_official_languages(region, de_facto=True):
@@ -34,7 +35,7 @@ def buyer_locale(language: str | None, country: str | None = None) -> Locale:
             return Locale.parse(f"{lang}_{region}")
         except (UnknownLocaleError, ValueError):
             pass
-    return Locale.parse(lang)
+    return Locale.parse("en_GB" if lang == "en" else lang)
 
 
 def _amount(value: object) -> Decimal:

@@ -386,6 +386,12 @@ class TranscriptEntry:
     author: str
     text: str
     buttons: tuple[dict[str, Any], ...] = ()
+    #: files the buyer sent with it: {kind, file_id, mime_type}
+    media: tuple[dict[str, Any], ...] = ()
+    #: who spoke, when a person did (the agent's name)
+    name: str = ""
+    #: a button press: "<action>:<dialog>" of the pressed button
+    pressed: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -394,6 +400,9 @@ class TranscriptEntry:
             "author": self.author,
             "text": self.text,
             "buttons": list(self.buttons),
+            "media": list(self.media),
+            "name": self.name,
+            "pressed": self.pressed,
         }
 
     @classmethod
@@ -406,6 +415,9 @@ class TranscriptEntry:
             author=data["author"],
             text=data["text"],
             buttons=tuple(data.get("buttons", ())),
+            media=tuple(data.get("media", ())),
+            name=str(data.get("name", "")),
+            pressed=str(data.get("pressed", "")),
         )
 
 

@@ -14,7 +14,7 @@ from dialogs.calendar import in_period
 from dialogs.experiment import CONTROL, control_percent, group_of
 from dialogs.locale_text import number
 from dialogs.locale_text import percent as percent_text
-from dialogs.model import parse_time
+from dialogs.model import Button, parse_time
 
 ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
 #: resting states: nothing more is sent, but a late payment is still welcome
@@ -79,9 +79,10 @@ class UnpaidModel(DialogModel):
         self.turn.say("unpaid/confirmation", items=items)
 
     def send_payment_help(self) -> None:
+        guide = Button("payment_guide", url=self.turn.policy.unpaid.payment_help_url)
         self.turn.say(
             "unpaid/payment_help",
-            ["paid_already", "payment_failed", "talk_to_person"],
+            [guide, "paid_already", "payment_failed", "talk_to_person"],
             help_url=self.turn.policy.unpaid.payment_help_url,
         )
         self.plan_nudge()

@@ -94,6 +94,7 @@ def sample(language: str) -> dict[str, Any]:
         "locked": False,
         "attempts_left": 2,
         "retry_minutes": 60,
+        "via": "telegram",
         # order_status()
         "status": "shipped",
         "carrier": "Cainiao",
@@ -167,6 +168,8 @@ def sample(language: str) -> dict[str, Any]:
         "discount": "$1.25",
         "new_total": "$23.75",
         "help_url": "https://sale.aliexpress.com/pay-help.htm",
+        # common/person_soon
+        "until": "Monday 24 November, 18:00",
     }
 
 
@@ -192,6 +195,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"locked": False, "attempts_left": ABSENT, "retry_minutes": ABSENT},
     ],
     "common/welcome_bound": [{"buyer_name": ""}],
+    "common/link_pending": [{"status": s} for s in STATUSES],
     "device_video/missing": [
         {"need_video": v, "need_photo": p, "bad_link": b, "damaged": d}
         for v in (True, False)
@@ -298,7 +302,30 @@ def test_every_english_template_exists_and_nothing_else(language: str) -> None:
 def test_no_stray_files_in_language_folder(language: str) -> None:
     folder = TEMPLATES / language
     files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
-    assert files - template_files(EN) == {"buttons.toml"}
+    assert files - template_files(EN) == {"buttons.toml", "webchat.toml"}
+
+
+def _flat(data: dict[str, object], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = str(value)
+    return flat
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_web_chat_page_words_are_all_translated_with_the_same_placeholders(language: str) -> None:
+    def words(lang: str) -> dict[str, str]:
+        return _flat(tomllib.loads((TEMPLATES / lang / "webchat.toml").read_text(encoding="utf-8")))
+
+    ours, english = words(language), words(EN)
+    assert sorted(ours) == sorted(english)
+    for key, text in english.items():
+        assert set(re.findall(r"{\w+}", ours[key])) == set(re.findall(r"{\w+}", text)), (language, key)
+        if language != EN and len(text) > 12:
+            assert ours[key] != text, f"{language}: {key} is still in English"
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -21,14 +21,22 @@ MAX_DAYS = 366
 DAILY_KEYS = ("paid_after_message", "paid_without_message", "unpaid")
 
 
+def _invalid(field: str, message: str) -> HTTPException:
+    """A 422 in the shape of FastAPI's own validation errors (the OpenAPI document's)."""
+    return HTTPException(422, [{"loc": ["query", field], "msg": message, "type": "value_error"}])
+
+
 def date_range(start: str | None, end: str | None, today: date) -> tuple[date, date]:
     try:
         last = date.fromisoformat(end) if end else today
+    except ValueError:
+        raise _invalid("to", "a date: YYYY-MM-DD") from None
+    try:
         first = date.fromisoformat(start) if start else last - timedelta(days=29)
     except ValueError:
-        raise HTTPException(422, "from and to are dates: YYYY-MM-DD") from None
+        raise _invalid("from", "a date: YYYY-MM-DD") from None
     if first > last or (last - first).days >= MAX_DAYS:
-        raise HTTPException(422, f"from must not be after to, and the range at most {MAX_DAYS} days")
+        raise _invalid("from", f"not after `to`, and at most {MAX_DAYS} days before it")
     return first, last
 
 

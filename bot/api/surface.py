@@ -35,6 +35,12 @@ EVENT_ERRORS = {
         "type": "object", "required": ["field", "message"],
         "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}},
 }  # fmt: skip
+#: a 422 from any route: FastAPI's list of errors, or a route's own one-line reason
+ANY_422 = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "object"}}]}},
+}
 PUBLIC_PREFIXES = ("/chat", "/healthz")
 
 
@@ -75,6 +81,9 @@ def document_statuses(schema: dict[str, Any]) -> dict[str, Any]:
                 extra |= AUTH_STATUS
             for status, description in extra.items():
                 responses.setdefault(status, {"description": description})
+            if "422" in responses:
+                description = responses["422"].get("description", BODY_STATUSES["422"])
+                responses["422"] = {"description": description, "content": {"application/json": {"schema": ANY_422}}}
             if path == "/api/v1/events" and method == "post":
                 operation["requestBody"]["content"]["application/json"]["schema"] = event_schema
                 responses.setdefault("200", {"description": "a duplicate of an accepted event_id"})

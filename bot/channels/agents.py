@@ -19,12 +19,13 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, FSInputFile, InputFile, Message
 
 from bot.agents_queue import HandoffRules, QueueItem, build_queue, card_context, queue_item, topic_name
 from bot.channels.agents_commands import AgentCommands
 from bot.channels.agents_topics import Pacer, TopicMap
 from bot.config import Settings
+from bot.media import MediaFiles
 from bot.rendering import Renderer, split_text
 from bot.runtime import Runtime
 from dialogs.model import Commit, Ownership
@@ -47,6 +48,7 @@ class AgentDesk:
         self.agents = settings.agent_id_set
         self.rules = HandoffRules.from_policy(policy)
         self.renderer = Renderer(settings.templates)
+        self.files = MediaFiles(settings.media_root)
         self.topics = TopicMap(self.store, self.chat_id)
         self.pacer = Pacer.from_policy(policy)
         self.commands = AgentCommands(self)
@@ -112,6 +114,8 @@ class AgentDesk:
         for entry in change.transcript:
             if entry.author == "buyer":
                 await self.post(conversation.id, self.text("ack", kind="buyer", text=entry.text))
+                for item in entry.media:
+                    await self.post_file(conversation.id, str(item.get("kind")), str(item.get("file_id")))
 
     # -- topics and cards ---------------------------------------------------------
     def _lock(self, conversation_id: str) -> asyncio.Lock:
@@ -157,10 +161,18 @@ class AgentDesk:
             for file_id in files:
                 await self._send_file(thread, kind, file_id)
 
+    async def post_file(self, conversation_id: str, kind: str, file_id: str) -> None:
+        """A photo or video the buyer sent, as itself, into the conversation's topic."""
+        thread = await self.topics.topic_of(conversation_id)
+        if thread is not None and kind in ("photo", "video"):
+            await self._send_file(thread, kind, file_id)
+
     async def _send_file(self, thread: int, kind: str, file_id: str) -> None:
         send = self.bot.send_photo if kind == "photo" else self.bot.send_video
+        stored = self.files.by_file_id(file_id)  # uploaded in the web chat: sent from our disk
+        content: str | InputFile = FSInputFile(stored[1], filename=stored[0].filename) if stored else file_id
         try:
-            await self.pacer.call(lambda: send(self.chat_id, file_id, message_thread_id=thread))
+            await self.pacer.call(lambda: send(self.chat_id, content, message_thread_id=thread))
         except TelegramBadRequest as exc:
             if thread_gone(exc):
                 raise

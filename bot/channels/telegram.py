@@ -21,6 +21,7 @@ from bot.channels.telegram_send import DirectReplies, TelegramChannel, make_bot
 from bot.config import Settings
 from bot.rendering import Renderer
 from bot.runtime import Runtime
+from bot.storage.guard import open_guard, store_url_of
 
 __all__ = ["TelegramChannel", "TelegramDoor", "bot_username"]
 
@@ -33,9 +34,12 @@ class TelegramDoor:
     def __init__(self, settings: Settings, runtime: Runtime, *, poll_timeout: int = 25, bot: Bot | None = None) -> None:
         self.settings, self.runtime, self.poll_timeout = settings, runtime, poll_timeout
         self.bot = bot if bot is not None else make_bot(settings)
+        #: a Bot handed in (a store's own bot's) is its owner's to close
+        self._owns_bot = bot is None
         self.channel = TelegramChannel(self.bot)
         self.replies = DirectReplies(self.bot)
-        self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot)
+        self.guard = open_guard(store_url_of(runtime.store, settings))
+        self.intake = TelegramIntake(runtime, Renderer(settings.templates), self.replies, self.bot, self.guard)
         self.webhook = settings.telegram_mode == "webhook"
         self.router: APIRouter | None = webhook_router(self) if self.webhook else None
         self._task: asyncio.Task[None] | None = None
@@ -66,7 +70,9 @@ class TelegramDoor:
     async def stop(self) -> None:
         await self._stop_intake()
         await self.replies.stop()
-        await self.bot.session.close()
+        if self._owns_bot:
+            await self.bot.session.close()
+        await self.guard.close()
 
     # -- polling ------------------------------------------------------------
     async def poll(self) -> None:

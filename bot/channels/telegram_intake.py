@@ -13,10 +13,11 @@ from typing import Any
 from aiogram import Bot
 from aiogram.types import CallbackQuery, Message, Update, User
 
-from bot.channels.telegram_binding import BindingAttempts, order_number_in, parse_amount, same_amount
+from bot.channels.number_binding import BindingLimits, NumberBinding
 from bot.channels.telegram_send import CALLBACK_PREFIX, DirectReplies
 from bot.rendering import Renderer, parse_callback
 from bot.runtime import Runtime
+from bot.storage.guard import GuardStore
 from dialogs.model import Inbound
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,17 @@ def start_argument(text: str) -> str | None:
     if command != "/start" and not command.startswith("/start@"):
         return None
     return rest.strip()
+
+
+def pressed_label(query: CallbackQuery) -> str:
+    """The text of the pressed button, as the buyer saw it (in their language)."""
+    message = query.message
+    markup = getattr(message, "reply_markup", None) if message is not None else None
+    for row in markup.inline_keyboard if markup is not None else []:
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text
+    return ""
 
 
 def media_of(message: Message) -> list[dict[str, Any]]:
@@ -79,10 +91,12 @@ class TelegramIntake:
     """`handle(update)` returns once the update's meaning is durably accepted;
     it raises when the store cannot take it, so the update is not confirmed."""
 
-    def __init__(self, runtime: Runtime, renderer: Renderer, replies: DirectReplies, bot: Bot) -> None:
+    def __init__(
+        self, runtime: Runtime, renderer: Renderer, replies: DirectReplies, bot: Bot, guard: GuardStore
+    ) -> None:
         self.runtime, self.store = runtime, runtime.store
         self.renderer, self.replies, self.bot = renderer, replies, bot
-        self.binding = BindingAttempts()
+        self.binding = NumberBinding(runtime, guard, CHANNEL, BindingLimits.from_policy(runtime.engine.policy))
         #: update ids fully handled by this process: a redelivery must not repeat a direct reply
         self._seen: OrderedDict[int, None] = OrderedDict()
         #: the agents' forum group door (bot/channels/agents.py), when configured
@@ -161,35 +175,11 @@ class TelegramIntake:
         await self.runtime.submit(self._inbound(order_id, "buyer_bound", payload, update_id))
 
     async def _on_unbound(self, update_id: int, message: Message) -> None:
-        """A chat bound to nothing: maybe the answer to "what was the total?",
-        maybe an order number; the replies never tell whether an order exists."""
-        chat_id, text = message.chat.id, (message.text or "").strip()
-        if self.binding.pending(chat_id) is not None and parse_amount(text) is not None:
-            await self._check_total(update_id, message, text)
-            return
-        number = order_number_in(text)
-        if number is None:
-            self._say(message, "common/start_help")
-            return
-        if self.binding.exhausted(chat_id):
-            self._say(message, "common/binding_failed", **self.binding.failed_context(chat_id))
-            return
-        _, order = await self.store.load(number)
-        known = order is not None and order.placed_at is not None
-        self.binding.ask(chat_id, number if known else None, order.total_amount if order and known else "")
-        self._say(message, "common/ask_second_fact")
-
-    async def _check_total(self, update_id: int, message: Message, text: str) -> None:
-        chat_id = message.chat.id
-        if self.binding.exhausted(chat_id):
-            self._say(message, "common/binding_failed", **self.binding.failed_context(chat_id))
-            return
-        entry = self.binding.take(chat_id)
-        amount = parse_amount(text)
-        if entry and entry.order_id and amount is not None and same_amount(amount, entry.total):
-            await self._bind(update_id, message, entry.order_id)
-            return
-        self._say(message, "common/binding_failed", **self.binding.failed_context(chat_id))
+        """A chat bound to nothing: maybe an order number, maybe the answer to
+        the second-fact question; the replies never tell whether an order exists."""
+        outcome = await self.binding.says(str(message.chat.id), message.text or "")
+        if outcome.template:
+            self._say(message, outcome.template, **outcome.context)
 
     # -- buttons ------------------------------------------------------------
     async def _on_callback(self, update_id: int, query: CallbackQuery) -> None:
@@ -207,7 +197,7 @@ class TelegramIntake:
             return
         action, dialog, conversation_id = parsed
         payload = {**who(query.from_user, chat_id), "action": action, "dialog": dialog,
-                   "callback_query_id": query.id}  # fmt: skip
+                   "callback_query_id": query.id, "label": pressed_label(query)}  # fmt: skip
         await self.runtime.submit(self._inbound(conversation_id, "button_pressed", payload, update_id))
         await self._answer(query, None)
 

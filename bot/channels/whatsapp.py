@@ -6,7 +6,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from bot.api.events import read_limited
+from bot.channels.number_binding import BindingLimits, NumberBinding
 from bot.channels.whatsapp_binding import WhatsAppBinder
 from bot.channels.whatsapp_channel import WhatsAppChannel
 from bot.channels.whatsapp_webhook import (
@@ -27,6 +27,8 @@ from bot.channels.whatsapp_webhook import (
 from bot.config import Settings
 from bot.rendering import Renderer, parse_callback
 from bot.runtime import Runtime
+from bot.storage.guard import open_guard, store_url_of
+from dialogs.intents import detect_language
 from dialogs.model import Inbound, OutboxStatus
 from dialogs.policy import Policy
 from dialogs.ports import RenderedMessage
@@ -35,6 +37,8 @@ __all__ = ["WhatsAppChannel", "WhatsAppDoor"]
 log = logging.getLogger(__name__)
 CHANNEL = "whatsapp"
 MAX_BODY = 1024 * 1024
+#: how long a message id of an unbound number is remembered (Meta retries for days)
+SEEN_FOR = 14 * 86400.0
 STATUS_ORDER = ("sent", "delivered", "read")
 
 
@@ -49,8 +53,9 @@ class WhatsAppDoor:
             menu_label=self._menu_label,
         )  # fmt: skip
         self.binder = WhatsAppBinder(runtime.store)
-        #: message ids of unbound numbers handled by this process (bound ones dedupe in the inbox)
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        #: in the store: message ids of unbound numbers (bound ones dedupe in the inbox), binding attempts
+        self.guard = open_guard(store_url_of(runtime.store, settings))
+        self.binding = NumberBinding(runtime, self.guard, CHANNEL, BindingLimits.from_policy(policy))
         self.router = self._routes()
 
     async def start(self) -> None:
@@ -58,6 +63,7 @@ class WhatsAppDoor:
 
     async def stop(self) -> None:
         await self.channel.close()
+        await self.guard.close()
 
     def _menu_label(self, language: str) -> str:
         try:
@@ -105,12 +111,11 @@ class WhatsAppDoor:
         """Hand one message over; True when it was new. Returns after it is stored."""
         now = self.runtime.clock.now()
         self.channel.saw_buyer(message.sender, now)
-        if message.id in self._seen:
-            return False
         orders = await self.binder.conversations(message.sender)
         if not orders:
-            self._remember(message.id)
-            await self._binding_talk(message, now)
+            if not await self.guard.first(f"wa:seen:{message.id}", now.timestamp(), SEEN_FOR):
+                return False  # a redelivery (or a replay), even after a restart
+            await self._binding_talk(message)
             return True
         return await self.runtime.submit(self.to_inbound(message, orders, now))
 
@@ -120,30 +125,31 @@ class WhatsAppDoor:
         parsed = parse_callback(message.reply_id) if message.reply_id else None
         if parsed is not None and parsed[2] in orders:
             action, dialog, order_id = parsed
-            return Inbound(order_id, "button_pressed", {**payload, "action": action, "dialog": dialog}, source_id, now)
+            pressed = {**payload, "action": action, "dialog": dialog, "label": message.text}
+            return Inbound(order_id, "button_pressed", pressed, source_id, now)
         payload["text"] = message.text
         if message.media:
             payload["media"] = [dict(m) for m in message.media]
             payload["media_kind"] = message.media[0]["kind"]
         return Inbound(orders[0], "buyer_message", payload, source_id, now)
 
-    async def _binding_talk(self, message: WaMessage, now: datetime) -> None:
-        reply = await self.binder.unbound_says(message.sender, message.text if not message.media else "", now)
-        if reply.bound_order is not None:
-            await self.store.bind(CHANNEL, message.sender, reply.bound_order)
-            payload = {"channel": CHANNEL, "address": message.sender}
-            source_id = f"bind:{CHANNEL}:{message.sender}:{reply.bound_order}"
-            await self.runtime.submit(Inbound(reply.bound_order, "buyer_bound", payload, source_id, now))
-            return
-        text = self.renderer.text(reply.template, "en", dict(reply.context), CHANNEL)
+    async def _binding_talk(self, message: WaMessage) -> None:
+        outcome = await self.binding.says(message.sender, message.text if not message.media else "")
+        if not outcome.template:
+            return  # bound: the welcome comes through the outbox
+        text = self.renderer.text(outcome.template, await self._language(message), dict(outcome.context), CHANNEL)
         result = await self.channel.send(message.sender, RenderedMessage(text))
         if not result.ok:
             log.warning("binding reply to %s failed: %s", message.sender, result.error)
 
-    def _remember(self, message_id: str) -> None:
-        self._seen[message_id] = None
-        while len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
+    async def _language(self, message: WaMessage) -> str:
+        """The language this number last wrote in (WhatsApp tells none), else English."""
+        key, now = f"wa:lang:{message.sender}", self.runtime.clock.now().timestamp()
+        detected = detect_language(message.text) if message.text else None
+        if detected:
+            await self.guard.put(key, detected, now, 86400.0)
+            return detected
+        return await self.guard.get(key, now) or "en"
 
     # -- statuses -------------------------------------------------------------
     async def on_status(self, status: WaStatus) -> None:

@@ -10,6 +10,7 @@ the dispatcher's `Bot` (see docs/embedding.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -20,14 +21,14 @@ from bot.integrations.embedded import EmbeddedBuyerBot
 from dialogs.policy import Policy
 from dialogs.ports import Clock
 
-__all__ = ["AiogramBuyerBot", "attach"]
+__all__ = ["AiogramBuyerBot", "Settings", "attach"]
 
 
 class AiogramBuyerBot(EmbeddedBuyerBot):
     """`router`: messages and button presses that are BuyerBot's; anything
     else is left to the next routers untouched."""
 
-    def __init__(self, settings: Settings | None = None, **options: Any) -> None:
+    def __init__(self, settings: Settings | Mapping[str, Any] | None = None, **options: Any) -> None:
         super().__init__(settings, **options)
         self.router = Router(name="buyerbot")
         self.router.message.register(self._taken, self._takes)
@@ -49,7 +50,7 @@ class AiogramBuyerBot(EmbeddedBuyerBot):
 
 def attach(
     dispatcher: Dispatcher,
-    settings: Settings | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     *,
     serve_http: bool = True,
     policy: Policy | None = None,

@@ -9,7 +9,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
 
 import uvicorn
 from aiogram import Bot
@@ -35,8 +36,9 @@ HTTP_START_TICKS = 400
 
 
 class EmbeddedDoor(TelegramDoor):
-    """The Telegram door on the host's bot: no polling, no webhook of its own,
-    and the host's HTTP session is the host's to close."""
+    """The Telegram door on the host's bot: no polling, no webhook of its own
+    (the host's HTTP session is the host's to close: `TelegramDoor` leaves a
+    Bot it was handed open)."""
 
     def __init__(self, settings: Settings, runtime: Runtime, bot: Bot) -> None:
         super().__init__(settings.model_copy(update={"telegram_mode": "polling"}), runtime, bot=bot)
@@ -46,9 +48,9 @@ class EmbeddedDoor(TelegramDoor):
         self.replies.start()
 
     async def stop(self) -> None:
-        with contextlib.suppress(TimeoutError):
+        with contextlib.suppress(TimeoutError):  # the last direct replies, if they go out soon
             await asyncio.wait_for(self.replies.drained(), 2.0)
-        await self.replies.stop()
+        await super().stop()
 
 
 class _ServerInHost(uvicorn.Server):
@@ -67,13 +69,15 @@ class EmbeddedBuyerBot:
 
     def __init__(
         self,
-        settings: Settings | None = None,
+        settings: Settings | Mapping[str, Any] | None = None,
         *,
         policy: Policy | None = None,
         clock: Clock | None = None,
         serve_http: bool = True,
     ) -> None:
-        self.settings = settings if settings is not None else load_settings()
+        if settings is None or isinstance(settings, Mapping):
+            settings = load_settings(**(settings or {}))  # BUYERBOT_* of the environment, then these
+        self.settings = settings
         self.policy = policy or load_policy(self.settings.policy)
         answer_window(self.policy)  # a wrong value stops the host at attach, not later
         self.clock, self.serve_http = clock, serve_http
@@ -111,7 +115,10 @@ class EmbeddedBuyerBot:
             self.services = None
             await services.close()
             raise
-        log.info("BuyerBot attached to the store's bot @%s", (await bot.get_me()).username)
+        try:
+            log.info("BuyerBot attached to the store's bot @%s", (await bot.get_me()).username)
+        except Exception as exc:  # only the log line needs it
+            log.info("BuyerBot attached to the store's bot (getMe failed: %r)", exc)
 
     async def stop(self) -> None:
         services, self.services = self.services, None

@@ -11,6 +11,7 @@ It sends through `application.bot` (see docs/embedding.md)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import telegram
@@ -24,7 +25,7 @@ from bot.integrations.ptb_session import PtbSession
 from dialogs.policy import Policy
 from dialogs.ports import Clock
 
-__all__ = ["BUYERBOT_GROUP", "EmbeddedBuyerBot", "attach", "sending_bot", "to_aiogram_update"]
+__all__ = ["BUYERBOT_GROUP", "EmbeddedBuyerBot", "Settings", "attach", "sending_bot", "to_aiogram_update"]
 
 log = logging.getLogger(__name__)
 #: PTB runs handler groups in ascending order; the store's default group is 0
@@ -44,16 +45,17 @@ def to_aiogram_update(update: telegram.Update, bot: Bot) -> Update:
 
 def attach(
     application: AnyApplication,
-    settings: Settings | None = None,
+    settings: Settings | Mapping[str, Any] | None = None,
     *,
     group: int = BUYERBOT_GROUP,
     serve_http: bool = True,
     policy: Policy | None = None,
     clock: Clock | None = None,
 ) -> EmbeddedBuyerBot:
-    """Attach BuyerBot to `application` (settings: BUYERBOT_* from the
-    environment when not given). Returns the handle whose `hand_over(chat_id)`
-    and `take_back(chat_id)` the store's commands may call."""
+    """Attach BuyerBot to `application`. `settings`: a `Settings`, or a mapping
+    of its fields over the BUYERBOT_* environment, or (None) that environment.
+    Returns the handle whose `hand_over(chat_id)` and `take_back(chat_id)` the
+    store's commands may call."""
     buyerbot = EmbeddedBuyerBot(settings, policy=policy, clock=clock, serve_http=serve_http)
     holder: dict[str, Bot] = {}
 
@@ -61,7 +63,12 @@ def attach(
         bot = holder.get("bot")
         if bot is None or not buyerbot.started:
             return
-        if await buyerbot.feed(to_aiogram_update(update, bot)):
+        try:
+            converted = to_aiogram_update(update, bot)
+        except ValueError:  # pydantic's ValidationError: not an update BuyerBot could read
+            log.warning("update %s left to the store: not readable as a Bot API update", update.update_id)
+            return
+        if await buyerbot.feed(converted):
             raise ApplicationHandlerStop  # stored: none of the store's handlers sees it
 
     # block=True even under Defaults(block=False): ApplicationHandlerStop only works from a blocking handler

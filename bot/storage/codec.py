@@ -134,8 +134,9 @@ def encode_entry(entry: TranscriptEntry) -> str:
     """Without conversation_id: the storage key already names it."""
     data = entry.to_dict()
     del data["conversation_id"]
-    if not data["buttons"]:
-        del data["buttons"]
+    for optional in ("buttons", "media", "name", "pressed"):
+        if not data[optional]:
+            del data[optional]
     return dumps(data)
 
 

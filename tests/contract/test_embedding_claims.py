@@ -1,6 +1,7 @@
 """Which updates of a store's own bot BuyerBot takes, in process: the real
-embedded runtime (store, engine, sender, scheduler) sending through an aiogram
-Bot against the fake Bot API, fed the updates a buyer makes there."""
+embedded runtime (store, engine, sender, scheduler) on SQLite and on Redis,
+sending through an aiogram Bot against the fake Bot API, fed the updates a
+buyer makes there."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.integrations.claims import ChatMode
 from bot.integrations.embedded import EmbeddedBuyerBot
 from dialogs.model import Ownership
 from dialogs.policy import policy_from_dict
+from tests.conftest import BACKENDS, fresh_store_url
 from tests.e2e.agents_env import ALWAYS_OPEN, MovableClock
 from tests.e2e.process import placed_event
 from tests.fakes.telegram_api import FakeTelegram
@@ -69,16 +71,22 @@ def fake() -> Iterator[FakeTelegram]:
         yield running
 
 
-def embedded(tmp_path: Path, clock: MovableClock) -> EmbeddedBuyerBot:
-    settings = Settings(store_url=f"sqlite:///{tmp_path}/s.sqlite3", agent_chat_id=GROUP, api_token="t" * 20)
+def embedded(store_url: str, clock: MovableClock) -> EmbeddedBuyerBot:
+    """Settings given as a mapping over the BUYERBOT_* environment, as a store may."""
+    settings = {"store_url": store_url, "agent_chat_id": GROUP, "api_token": "t" * 20}
     return EmbeddedBuyerBot(settings, policy=policy_from_dict(POLICY), clock=clock, serve_http=False)
 
 
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return fresh_store_url(request.param, request, tmp_path)
+
+
 @pytest.fixture
-async def host(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[Host]:
+async def host(fake: FakeTelegram, store_url: str) -> AsyncIterator[Host]:
     bot = make_bot(Settings(telegram_token=TOKEN, telegram_api_url=fake.base_url))
     clock = MovableClock()
-    buyerbot = embedded(tmp_path, clock)
+    buyerbot = embedded(store_url, clock)
     await buyerbot.start(bot)
     yield Host(fake, bot, buyerbot, clock)
     await buyerbot.stop()
@@ -134,13 +142,13 @@ async def test_a_person_owning_the_chat_gets_every_message(host: Host) -> None:
     assert await host.says(ANN, "still there?")
 
 
-async def test_hand_over_and_take_back_last_across_a_restart(host: Host, tmp_path: Path) -> None:
+async def test_hand_over_and_take_back_last_across_a_restart(host: Host, store_url: str) -> None:
     await host.buyerbot.hand_over(BOB)
     assert "order number" in ((await host.fake.anext_message(BOB, 5)).text or "")
     assert await host.says(BOB, "hello?")
     assert not await host.says(BOB, "/shop")  # the store's commands stay the store's
     await host.buyerbot.stop()
-    again = embedded(tmp_path, host.clock)
+    again = embedded(store_url, host.clock)
     await again.start(host.bot)
     host.buyerbot = again
     assert await again.chat_mode(BOB) is ChatMode.BUYERBOT

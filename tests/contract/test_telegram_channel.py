@@ -234,19 +234,20 @@ async def test_bad_start_and_strangers_get_help_and_no_order(
     assert await runtime.store.pending_inbound() == []
 
 
-async def test_order_number_and_total_bind_after_wrong_tries(
+async def test_order_number_and_a_non_public_fact_bind_after_wrong_tries(
     door: TelegramDoor, fake: FakeTelegram, runtime: Runtime
 ) -> None:
-    await place(runtime, "T-8")  # total 20.0 USD
+    await place(runtime, "T-8", phone="+34 600 111 2233")  # total 20.0 USD
     fake.user_sends(BUYER, "my order is T-8")
-    assert "total amount" in ((await fake.anext_message(BUYER)).text or "")
-    fake.user_sends(BUYER, "21.00")
+    assert "last 4 digits" in ((await fake.anext_message(BUYER)).text or "")
+    fake.user_sends(BUYER, "20.00")  # the total is public: never enough
     assert "couldn't confirm" in ((await fake.anext_message(BUYER)).text or "")
     fake.user_sends(BUYER, "T-8")
     await fake.anext_message(BUYER)
-    fake.user_sends(BUYER, "$20,00")
-    (inbound,) = await accepted(runtime)
-    assert (inbound.conversation_id, inbound.trigger) == ("T-8", "buyer_bound")
+    fake.user_sends(BUYER, "2233")
+    await fake.await_for(lambda: not fake.pending_updates(), what="confirmed")
+    (inbound,) = await runtime.store.pending_inbound()
+    assert (inbound.conversation_id, inbound.trigger, inbound.payload["via"]) == ("T-8", "buyer_bound", "order_number")
 
 
 async def test_an_unknown_number_reads_exactly_like_a_known_one_and_tries_run_out(

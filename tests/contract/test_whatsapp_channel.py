@@ -155,7 +155,7 @@ async def test_outside_the_window_templates_by_language_or_held(rig: Rig) -> Non
     result = await rig.channel.send(PHONE, RenderedMessage("free text", (), en.id))
     spec = rig.fake.messages_to(PHONE)[-1].body["template"]
     assert result.ok and spec["name"] == "payment_reminder" and spec["language"] == {"code": "en"}
-    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "$20.00"]
+    assert [p["text"] for p in spec["components"][0]["parameters"]] == ["Ann", "O-3", "US$20.00"]
     ru = await rig.seed("O-4", phone="+79001234567", wrote_ago=timedelta(hours=30), language="ru")
     assert (await rig.channel.send("+79001234567", RenderedMessage("x", (), ru.id))).ok
     assert rig.fake.messages_to("+79001234567")[-1].body["template"]["name"] == "payment_reminder_ru"
@@ -199,24 +199,73 @@ async def test_messages_become_inbounds_once(rig: Rig) -> None:
         assert (await rig.post(payload)).status_code == 200
     pressed, video, document = await rig.store.pending_inbound()
     assert (pressed.trigger, pressed.source_id, pressed.conversation_id) == ("button_pressed", "wa:m1", "O-8")
-    assert pressed.payload == {"channel": "whatsapp", "address": PHONE, "action": "paid_already", "dialog": "unpaid"}
+    assert pressed.payload == {
+        "channel": "whatsapp",
+        "address": PHONE,
+        "action": "paid_already",
+        "dialog": "unpaid",
+        "label": data[:20],
+    }  # the title the buyer saw (the fake's default)
     assert video.trigger == "buyer_message" and video.payload["text"] == "it does not turn on"
     assert video.payload["media"] == [{"kind": "video", "file_id": "V1", "mime_type": "video/mp4"}]
     assert document.payload["media"][0]["kind"] == "document"
     assert await rig.store.bound("whatsapp", PHONE) == ["O-8"]
 
 
-async def test_binding_by_order_number_and_total_never_reveals_an_order(rig: Rig) -> None:
-    await rig.seed("O-9", phone="+10000000001")
+async def test_binding_by_order_number_never_reveals_an_order_nor_moves_a_bound_one(rig: Rig) -> None:
+    await rig.seed("O-9", phone="+10000000001")  # talks to +1...0001 already
     stranger = "+491701234567"
-    for words in ("hello", "my order is O-9", "19.99", "NO-SUCH-1", "19.99", "O-9", "20.00"):
+    for words in ("hello", "my order is O-9", "20.00", "NO-SUCH-1", "0001", "O-9", "0001"):
         assert (await rig.post(rig.fake.text(stranger, words))).status_code == 200
     texts = [s.text for s in rig.fake.messages_to(stranger)]
     assert "order number" in texts[0] and texts[1] == texts[3]  # known and unknown orders: the same question
-    assert texts[2].startswith("Sorry") and texts[4].splitlines()[0] == texts[2].splitlines()[0]
-    assert await rig.store.bound("whatsapp", stranger) == ["O-9"]
-    (bound,) = await rig.store.pending_inbound()
-    assert bound.trigger == "buyer_bound" and bound.payload["address"] == stranger
+    assert "last 4 digits" in texts[1]
+    assert texts[2].startswith("Sorry") and texts[4].splitlines()[0] == texts[2].splitlines()[0]  # the total: no
+    assert "O-9" in texts[6] and "another chat" in texts[6] and "Ann" not in texts[6]  # a status, no more
+    assert await rig.store.bound("whatsapp", stranger) == []
+    (asked,) = await rig.store.pending_inbound()
+    assert asked.trigger == "buyer_bound" and asked.payload["via"] == "order_number"
+    change = await rig.door.runtime.engine.handle(rig.store, asked)
+    assert change is not None and change.conversation.address == "+10000000001"  # not moved
+    (notice,) = change.outbox
+    assert notice.template == "common/link_requested" and notice.address == "+10000000001"
+
+
+async def test_the_bound_number_refuses_and_the_asking_number_learns_nothing_more(rig: Rig) -> None:
+    owner, stranger = "+10000000012", "+34611222333"
+    await rig.seed("O-12", phone=owner)
+    await rig.post(rig.fake.text(stranger, "hola, mi pedido es O-12"))
+    assert "últimos 4 dígitos" in rig.fake.messages_to(stranger)[-1].text  # in the language they wrote in
+    await rig.post(rig.fake.text(stranger, "0012"))
+    assert "O-12" in rig.fake.messages_to(stranger)[-1].text
+    (asked,) = await rig.store.pending_inbound()
+    change = await rig.door.runtime.engine.handle(rig.store, asked)
+    assert change is not None
+    refuse = next(b["action"] for b in change.outbox[0].buttons if b["action"].startswith("lk_no."))
+    await rig.post(rig.fake.button_reply(owner, f"{refuse}:unpaid:O-12", message_id="m-refuse"))
+    (pressed,) = [i for i in await rig.store.pending_inbound() if i.trigger == "button_pressed"]
+    change = await rig.door.runtime.engine.handle(rig.store, pressed)
+    assert change is not None and [m.template for m in change.outbox] == ["common/link_refused"]
+    assert change.conversation.address == owner
+    await rig.post(rig.fake.text(stranger, "¿y ahora?"))
+    assert rig.fake.messages_to(stranger)[-1].text.startswith("Lo siento")
+    assert await rig.store.bound("whatsapp", stranger) == []
+
+
+async def test_a_replayed_message_of_an_unbound_number_is_not_handled_again_after_a_restart(rig: Rig) -> None:
+    payload = rig.fake.text("+491700000042", "hello")
+    assert (await rig.post(payload)).json()["accepted"] == 1
+    await rig.door.stop()
+    restarted = WhatsAppDoor(rig.door.settings, rig.door.runtime, rig.door.runtime.engine.policy)
+    rig.door = restarted
+    app = FastAPI()
+    app.include_router(restarted.router)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://bot") as client:
+        body = json.dumps(payload).encode()
+        response = await client.post("/whatsapp/webhook", content=body,
+                                     headers={"X-Hub-Signature-256": rig.fake.sign(body)})  # fmt: skip
+    assert response.json()["accepted"] == 0
+    assert len(rig.fake.messages_to("+491700000042")) == 1
 
 
 async def test_three_failures_lock_the_number_for_an_hour(rig: Rig) -> None:

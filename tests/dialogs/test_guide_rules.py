@@ -48,8 +48,8 @@ def test_the_order_is_confirmed_at_once_with_items_and_total_when_switched_on() 
     change = bot.placed(first_order=True, total=25.0)
     message = change.outbox[0]
     assert message.template == "unpaid/confirmation"
-    assert message.context["items"] == [{"title": "Lamp", "qty": "1", "price": "$25.00"}]
-    assert message.context["total"] == "$25.00"
+    assert message.context["items"] == [{"title": "Lamp", "qty": "1", "price": "US$25.00"}]
+    assert message.context["total"] == "US$25.00"  # an English-speaking buyer in Spain
     assert bot.fire_all(2 * H) == ["unpaid/payment_help"]  # the journey goes on as before
 
 

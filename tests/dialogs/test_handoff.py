@@ -66,11 +66,14 @@ def test_off_hours_question_gets_one_auto_reply_with_the_buyers_local_time() -> 
     bot.placed()
     handoff = bot.says("I want to talk to a person")
     assert handoff.outbox[0].context["team_away"] is True
-    assert handoff.outbox[0].context["back_at"] == "Monday, November 23, 2:00\u202fAM"
+    assert handoff.outbox[0].context["back_at"] == "Monday 23 November, 02:00"
     bot.advance(H)
     assert bot.says("hello??").outbox == []  # the hand-off already said when
-    bot.advance(23 * H)  # Monday 09:00 UTC = 17:00 Shanghai: open, no auto-reply
-    assert bot.says("anyone?").outbox == []
+    bot.advance(23 * H)  # Monday 09:00 UTC = 17:00 Shanghai: open, a person answers today, said once
+    soon = bot.says("anyone?").outbox
+    assert [m.template for m in soon] == ["common/person_soon"]
+    assert soon[0].context["until"] == "Monday 23 November, 11:00"  # 18:00 in Shanghai, in Madrid
+    assert bot.says("hello?").outbox == []
     bot.advance(3 * H)  # Monday 20:00 Shanghai: a new off-period
     away = bot.says("still waiting")
     assert [m.template for m in away.outbox] == ["common/away"]
@@ -123,5 +126,5 @@ def test_an_agents_offer_uses_their_percent_within_the_ceiling() -> None:
     assert offer.template == "unpaid/offer" and offer.context["percent"] == "8%"
     bot.send("agent_handed_back", agent="maria")
     accepted = bot.presses("accept_offer")
-    assert accepted.outbox[0].context["new_total"] == "$92.00"
+    assert accepted.outbox[0].context["new_total"] == "US$92.00"
     assert bot.tasks[-1]["kind"] == "adjust_price" and bot.tasks[-1]["percent"] == "8"

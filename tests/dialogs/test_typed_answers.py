@@ -180,3 +180,43 @@ def test_the_how_did_it_go_buttons_typed(language: str) -> None:
         bot = at_how_did_it_go(language)
         bot.says(labels(language)[action])
         assert bot.said[-1] == template, (language, labels(language)[action], bot.said[-1])
+
+
+def test_two_close_readings_are_asked_back_with_two_buttons() -> None:
+    bot = at_nudge("en")
+    change = bot.says("still deciding, where is the parcel")
+    question = change.outbox[0]
+    assert question.template == "common/which_did_you_mean"
+    assert sorted(b["action"] for b in question.buttons) == ["still_deciding", "where_is_order"]
+    assert bot.conversation is not None and bot.conversation.misunderstandings == 0
+    bot.presses("where_is_order")
+    assert bot.said[-1] == "common/order_status"
+
+
+def test_the_which_did_you_mean_buttons_can_be_typed_too() -> None:
+    bot = at_nudge("en")
+    bot.says("still deciding, where is the parcel")
+    bot.says("the first one")
+    assert bot.said[-1] == "unpaid/offer"  # still deciding: the discount offer
+    assert bot.said[-2] == "common/which_did_you_mean"
+
+
+ALTERNATIVES = [
+    {"title": "Steel kettle", "url": "https://e.x/1", "price": 27},
+    {"title": "Small kettle", "url": "https://e.x/2", "price": 26},
+]
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "the small kettle please"), ("en", "2"), ("en", "the second one"), ("ru", "второй"),
+     ("es", "el segundo"), ("pt", "o segundo"), ("fr", "le deuxième")],
+)  # fmt: skip
+def test_an_alternative_is_chosen_by_its_title_number_or_ordinal(language: str, text: str) -> None:
+    bot = Harness()
+    placed(bot, language)
+    bot.event("order.paid")
+    bot.event("item.out_of_stock", sku="S", alternatives=ALTERNATIVES)
+    bot.says(text)
+    assert bot.tasks[-1]["kind"] == "replace_item", (language, text, bot.said[-1])
+    assert bot.tasks[-1]["alternative"]["title"] == "Small kettle"

@@ -68,7 +68,7 @@ def test_still_deciding_gets_the_offer_and_accepting_creates_a_seller_task() -> 
     bot.says("I'm still thinking about it")
     assert bot.said == ["unpaid/offer"]
     change = bot.presses("accept_offer")
-    assert change.outbox[0].context["new_total"] == "$38.80"
+    assert change.outbox[0].context["new_total"] == "US$38.80"
     task = bot.tasks[-1]
     assert task["kind"] == "adjust_price" and task["discount"] == "1.20"
     assert bot.fire_all(5 * 24 * H) == []
@@ -78,7 +78,7 @@ def test_discount_is_capped_by_the_policy_maximum() -> None:
     bot = Harness({"unpaid": {"discount_max": "5"}})
     bot.placed(first_order=False, total=1000.0)
     change = bot.says("too expensive, any discount?")
-    assert change.outbox[0].context["discount"] == "$5.00"
+    assert change.outbox[0].context["discount"] == "US$5.00"
     assert change.outbox[0].context["capped"] is True
 
 

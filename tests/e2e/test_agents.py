@@ -119,6 +119,8 @@ async def test_topic_is_recreated_after_deletion(env: DeskEnv) -> None:
     )  # the buyer's words are in the new card
     card = (await env.in_topic(new))[0].text or ""
     assert "still waiting" in card and "Order A-3" in card
+    # a person has not answered yet: told once, in the buyer's time, that one will today
+    assert "will answer you here soon" in ((await env.fake.anext_message(BUYER)).text or "")
     env.agent_says(new, "Sorry for the wait!")
     assert (await env.fake.anext_message(BUYER)).text == "Sorry for the wait!"
 

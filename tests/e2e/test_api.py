@@ -65,6 +65,20 @@ def test_validation_errors_name_the_field(client: TestClient) -> None:
     assert guessed.status_code == 422 and guessed.json()["detail"][0]["field"] == "order_id"
 
 
+def test_the_optional_facts_of_the_seller_guides_are_accepted_and_kept(client: TestClient) -> None:
+    event = placed_event("A-9", returns_this_month=6, refund_only_requests=2)
+    event["data"]["items"][0] |= {"rating": 4.7, "best_seller": True, "category": "shoes", "seasonal": True}
+    assert post(client, event).status_code == 202
+    order = client.get("/api/v1/orders/A-9", headers=AUTH).json()["order"]
+    assert (order["buyer"]["returns_this_month"], order["buyer"]["refund_only_requests"]) == (6, 2)
+    item = order["items"][0]
+    assert (item["rating"], item["best_seller"], item["category"], item["seasonal"]) == (4.7, True, "shoes", True)
+    out_of_range = placed_event("A-10")
+    out_of_range["data"]["items"][0]["rating"] = 7
+    response = post(client, out_of_range)
+    assert response.status_code == 422 and response.json()["detail"][0]["field"] == "data.items.0.rating"
+
+
 def test_a_huge_body_is_413(client: TestClient) -> None:
     event = placed_event("A-4")
     event["data"]["buyer"]["name"] = "x" * 70_000
@@ -142,6 +156,7 @@ def test_cli_refuses_an_unknown_store_scheme(tmp_path: Path) -> None:
 def test_policy_check_prints_the_timeline_and_rejects_a_bad_duration(tmp_path: Path) -> None:
     good = run_cli("policy", "check", str(ROOT / "policy.toml"))
     assert good.returncode == 0 and "+   12h  hesitation nudge" in good.stdout
+    assert "buyer protection: 60d after shipping (BR 90d)" in good.stdout
     bad = tmp_path / "bad.toml"
     bad.write_text('[unpaid]\nnudge_after = "twelve hours"\n', encoding="utf-8")
     result = run_cli("policy", "check", str(bad))

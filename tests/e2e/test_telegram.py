@@ -46,7 +46,8 @@ def unpaid_journey_by_deep_link(bot: BotProcess, fake: FakeTelegram, order_id: s
     assert f"linked to your order {order_id}" in (fake.next_message(ANN, 10).text or "")
     guide = fake.next_message(ANN, 10)
     assert "Step-by-step help" in (guide.text or "") and guide.parse_mode is None
-    assert labels(guide) == ["I've paid", "Payment failed", "Talk to a person"]
+    assert labels(guide) == ["Payment guide", "I've paid", "Payment failed", "Talk to a person"]
+    assert guide.buttons[0]["url"] == "https://sale.aliexpress.com/pay-help.htm"  # the guide is a link button
     query = press(fake, ANN, guide, "I've paid")
     assert "platform usually confirms a payment" in (fake.next_message(ANN, 10).text or "")
     assert fake.answer_for(query) is not None
@@ -90,25 +91,47 @@ def test_webhook_buyer_walks_the_same_journey_and_strangers_are_refused(tmp_path
         bot.stop()
 
 
-def test_bad_link_gets_help_and_order_number_binds_only_with_the_right_total(
+def test_bad_link_gets_help_and_order_number_binds_only_with_a_non_public_fact(
     tmp_path: Path, fake: FakeTelegram
 ) -> None:
     bot = telegram_bot(tmp_path, fake)
     try:
-        bot.post_event(placed_event("TG-3", first_order=False))
+        bot.post_event(placed_event("TG-3", first_order=False, phone="+34 600 111 2233", postal_code="28001"))
         link_token(bot, "TG-3")
         fake.user_sends(ANN, "/start badtoken-123456")
         help_text = fake.next_message(ANN, 10).text or ""
         assert "link" in help_text and "TG-3" not in help_text and "Solar lamp" not in help_text
         fake.user_sends(ANN, "TG-3")
-        assert "total amount of the order" in (fake.next_message(ANN, 10).text or "")
-        fake.user_sends(ANN, "19.99")
+        assert "last 4 digits" in (fake.next_message(ANN, 10).text or "")
+        fake.user_sends(ANN, "20.00")  # the total is public: never enough
         assert "couldn't confirm" in (fake.next_message(ANN, 10).text or "")
         fake.user_sends(ANN, "my order number is TG-3")
         fake.next_message(ANN, 10)
-        fake.user_sends(ANN, "20,00 USD")
+        fake.user_sends(ANN, "2233")
         assert "linked to your order TG-3" in (fake.next_message(ANN, 10).text or "")
         assert bot.order("TG-3")["conversation"]["address"] == str(ANN)
+    finally:
+        bot.stop()
+
+
+def test_a_second_chat_proving_the_order_only_asks_and_the_buyer_decides(tmp_path: Path, fake: FakeTelegram) -> None:
+    mallory = 7666
+    bot = telegram_bot(tmp_path, fake)
+    try:
+        bot.post_event(placed_event("TG-4", first_order=False, telegram_chat_id=ANN, postal_code="75008"))
+        fake.user_sends(mallory, "TG-4")
+        fake.next_message(mallory, 10)
+        fake.user_sends(mallory, "75008")
+        status = fake.next_message(mallory, 10).text or ""
+        assert "TG-4" in status and "another chat" in status and "Solar lamp" not in status and "Ann" not in status
+        notice = fake.next_message(ANN, 10)
+        assert "Someone in another telegram chat" in (notice.text or "")
+        assert bot.order("TG-4")["conversation"]["address"] == str(ANN)
+        fake.user_sends(mallory, "hello? where is it")  # still only the status
+        assert "another chat" in (fake.next_message(mallory, 10).text or "")
+        press(fake, ANN, notice, "Yes, it's me")
+        assert "linked to your order TG-4" in (fake.next_message(mallory, 10).text or "")
+        assert bot.order("TG-4")["conversation"]["address"] == str(mallory)
     finally:
         bot.stop()
 

@@ -29,10 +29,16 @@ def test_silent_first_time_buyer_gets_guide_nudge_offer_then_silence(bot: BotPro
     assert "linked to your order W-1" in buyer.next_reply()["text"]
     guide = buyer.next_reply()
     assert "Step-by-step help" in guide["text"]
-    assert [b["label"] for b in guide["buttons"]] == ["I've paid", "Payment failed", "Talk to a person"]
+    assert [b["label"] for b in guide["buttons"]] == [
+        "Payment guide",
+        "I've paid",
+        "Payment failed",
+        "Talk to a person",
+    ]
+    assert guide["buttons"][0]["url"] == "https://sale.aliexpress.com/pay-help.htm"  # the help is a link button
     assert "Pay for order W-1 now" in buyer.next_reply()["text"]
     offer = buyer.next_reply()
-    assert "3% off" in offer["text"] and "$19.40 in total" in offer["text"]
+    assert "3% off" in offer["text"] and "US$19.40 in total" in offer["text"]
     assert buyer.silence(5) == []  # abandoned at +9 s: no more messages, ever
     tasks = httpx.get(f"{bot.url}/api/v1/tasks", headers={"Authorization": "Bearer test-token-0123456789"}).json()
     assert [t["kind"] for t in tasks if t["conversation_id"] == "W-1"] == ["order_lost"]
@@ -57,7 +63,7 @@ def test_buyer_takes_the_offer_with_a_button(bot: BotProcess) -> None:
     offer = buyer.next_reply()
     assert "3% off" in offer["text"]
     buyer.presses(offer, "accept_offer")
-    assert "$19.40" in buyer.next_reply()["text"]
+    assert "US$19.40" in buyer.next_reply()["text"]
     assert buyer.silence(4) == []  # no nudge, no abandon after the buyer answered
 
 

@@ -71,3 +71,20 @@ def test_order_placed_requires_buyer_items_total(api_schema: schemathesis.BaseSc
     event = document["components"]["schemas"]["PlacedEvent"]
     assert event["properties"]["data"] == {"$ref": "#/components/schemas/PlacedData"}
     assert "data" in event["required"]
+
+
+def test_without_the_token_every_route_answers_a_documented_status(bot: BotProcess) -> None:
+    import httpx
+
+    document = httpx.get(f"{bot.url}/openapi.json").json()
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            url = bot.url + path.replace("{", "").replace("}", "")  # every path parameter: its own name
+            response = httpx.request(method, url, json={} if method == "post" else None, timeout=10)
+            assert response.status_code < 500, (method, path, response.text[:200])
+            assert str(response.status_code) in operation["responses"], (method, path, response.status_code)
+            checked += 1
+            if path.startswith("/api/v1/"):
+                assert response.status_code == 401, (method, path)
+    assert checked >= 10
