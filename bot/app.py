@@ -120,10 +120,13 @@ async def start_services(
     runtime.on_commit.append(hub.on_commit)
     channels: dict[str, Channel] = {"webchat": WebChatChannel(hub)}
     extras: list[Any] = []
+    poller: Any = None
     if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
 
         door = telegram_door(runtime) if telegram_door is not None else TelegramDoor(settings, runtime)
+        # the door that polls Telegram itself (an embedded door polls nothing: its host does)
+        poller = door if telegram_door is None and not door.webhook else None
         channels["telegram"] = door.channel
         extras.append(door)
         if settings.agent_chat_id:
@@ -146,11 +149,10 @@ async def start_services(
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
     runtime.timer_sink = scheduler.apply
     cluster = Cluster(store, runtime, sender, scheduler, clock)
-    for extra in extras:
-        if isinstance(store, RedisStore) and hasattr(extra, "poll_when_leading") and not extra.webhook:
-            extra.poll_when_leading = True  # one poller among several processes: the leader
-            cluster.on_lead.append(extra.lead)
-            cluster.on_stand_by.append(extra.stand_by)
+    if poller is not None and isinstance(store, RedisStore):  # one poller among several processes: the leader
+        poller.poll_when_leading = True
+        cluster.on_lead.append(poller.lead)
+        cluster.on_stand_by.append(poller.stand_by)
     services = Services(settings, policy, store, runtime, sender, scheduler, channels, cluster, hub, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     scheduler.start(())

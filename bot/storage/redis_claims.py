@@ -14,7 +14,10 @@ from dialogs.model import Inbound, OutboxMessage
 
 #: take the scheduler lease when free, renew it when ours. KEYS: lease,
 #: epoch; ARGV: "process|" prefix of our value, TTL ms, the value we hold
-#: ("" none). Returns the value held now (the fencing token), or nil.
+#: ("" none). A lease held under our process name but not by us was this
+#: process's before a restart (names are host and port: no two live
+#: processes share one): taken again at once, with a new token. Returns the
+#: value held now (the fencing token), or nil.
 HOLD_LEASE = """
 local held = redis.call('GET', KEYS[1])
 if held then
@@ -22,10 +25,10 @@ if held then
     redis.call('PEXPIRE', KEYS[1], ARGV[2])
     return held
   end
-  return false
+  if string.sub(held, 1, #ARGV[1]) ~= ARGV[1] then return false end
 end
 local value = ARGV[1] .. redis.call('INCR', KEYS[2])
-redis.call('SET', KEYS[1], value, 'NX', 'PX', ARGV[2])
+redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return value
 """
 

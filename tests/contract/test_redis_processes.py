@@ -146,3 +146,19 @@ async def test_timers_due_reads_up_to_a_time_soonest_first(store: Store) -> None
     assert [t.conversation_id for t in due] == ["c1", "c2", "c0"]
     assert due[0] == Timer("c1", "nudge", T0 + timedelta(hours=1))
     assert await store.count_timers() == 4
+
+
+@only_redis
+async def test_a_restarted_process_takes_its_own_lease_back_at_once(two: tuple[RedisStore, RedisStore]) -> None:
+    a, b = two
+    before = await a.hold_lease(None, 10.0)
+    assert before is not None
+    again = await open_store(a.url)  # a restarted: same name, knows no token
+    assert isinstance(again, RedisStore)
+    again.owner = a.owner
+    try:
+        after = await again.hold_lease(None, 10.0)
+        assert after is not None and after != before, "a new token: the old one's writes are fenced"
+        assert await b.hold_lease(None, 10.0) is None
+    finally:
+        await again.close()
