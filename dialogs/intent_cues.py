@@ -21,7 +21,8 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
                "tarjeta", "transaccion*", "deposit*", "transfer", "compra", "cargo", "monto"),
         "pt": ("pagar", "pago", "paguei", "pagamento*", "pagando", "dinheiro", "transferencia", "pix", "saldo",
                "cartao", "transacao", "transacoes", "deposit*", "compra", "cobranca", "valor", "ted", "valor"),
-        "fr": ("payer", "paye", "payee", "paie", "paiement*", "regle", "reglement", "virement", "argent",
+        "fr": ("payer", "paye", "payee", "paie", "paiement*", "regle", "regler", "reglerai",
+               "reglement", "virement", "argent",
                "largent", "dargent", "solde", "carte", "transaction*", "depot", "achat", "prelevement", "montant"),
     },
     "done": {
@@ -58,7 +59,7 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
                "невозможно", "не удалось", "не получилось", "завис*", "не приходит", "вернул*", "не одобрен*",
                "отказ*"),
         "es": ("error", "mal", "cargando", "rechaz*", "insuficiente*", "problema", "fall*", "no se pudo",
-               "no pudo", "congel*", "trab*", "nunca llega", "regres*", "devolvi*", "reboto", "rebot*",
+               "no pudo", "congel*", "trabad*", "trabo", "nunca llega", "regres*", "devolvi*", "reboto", "rebot*",
                "no fue aprobad*", "no aprobad*", "denegad*"),
         "pt": ("erro", "errado", "carregando", "recus*", "insuficiente", "problema", "falh*", "nao pode",
                "nao pude", "trav*", "nunca chega", "voltou", "devolv*", "nao foi aprovad*", "negad*"),
@@ -99,11 +100,13 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "future": {
         "en": ("tomorrow", "tonight", "later", "next week", "in a few days", "couple of days", "weekend", "salary",
                "payday", "when i get", "soon"),
-        "ru": ("завтра", "вечером", "позже", "через пару дней", "на неделе", "зарплат*", "оплачу", "заплачу",
+        "ru": ("завтра", "вечером", "позже", "потом", "через пару дней", "на неделе", "зарплат*", "оплачу", "заплачу",
                "скоро"),
-        "es": ("manana", "mas tarde", "par de dias", "semana que viene", "proxima semana", "sueldo", "quincena",
+        "es": ("manana", "mas tarde", "luego", "despues", "al rato",
+               "par de dias", "semana que viene", "proxima semana", "sueldo", "quincena",
                "pagare"),
-        "pt": ("amanha", "mais tarde", "uns dois dias", "semana que vem", "proxima semana", "salario", "pagarei"),
+        "pt": ("amanha", "mais tarde", "depois",
+               "uns dois dias", "semana que vem", "proxima semana", "salario", "pagarei"),
         "fr": ("demain", "plus tard", "deux jours", "semaine prochaine", "salaire", "ce soir", "paierai",
                "payerai"),
     },
@@ -203,6 +206,30 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "pt": ("mandei", "enviei", "transferi"),
         "fr": ("envoye", "vire", "transfere"),
     },
+    "cant_find": {
+        "en": ("cant find", "cannot find", "can not find", "dont see", "cant see", "where is the"),
+        "ru": ("не могу найти", "не нахожу", "не вижу", "не найти"),
+        "es": ("no encuentro", "no veo", "no aparece", "no me aparece"),
+        "pt": ("nao acho", "nao encontro", "nao vejo", "nao aparece"),
+        "fr": ("trouve pas", "vois pas", "trouve plus", "trouve nulle part", "apparait pas"),
+    },
+    "tracking_code": {
+        "en": ("tracking number", "tracking code", "tracking link", "tracking id", "track number"),
+        "ru": ("трек", "трек номер", "трекномер", "номер отслеживания", "трек код"),
+        "es": ("numero de seguimiento", "codigo de seguimiento", "numero de rastreo", "codigo de rastreo",
+               "numero de guia", "link de seguimiento", "enlace de seguimiento"),
+        "pt": ("codigo de rastreio", "codigo de rastreamento", "numero de rastreio", "link de rastreio",
+               "codigo de rastreo"),
+        "fr": ("numero de suivi", "lien de suivi", "code de suivi", "numero de tracking"),
+    },
+    "invalid": {
+        "en": ("doesnt work", "does not work", "not working", "dont work", "invalid", "not found", "wont open",
+               "doesnt open", "shows nothing", "doesnt exist"),
+        "ru": ("не отслеживается", "не работает", "не найден", "не открывается", "не существует", "неверн*"),
+        "es": ("no sirve", "no funciona", "no existe", "no aparece", "no abre", "invalido", "no sale nada"),
+        "pt": ("nao funciona", "nao existe", "nao abre", "invalido", "nao aparece", "nao serve"),
+        "fr": ("marche pas", "fonctionne pas", "existe pas", "invalide", "ouvre pas", "trouve pas"),
+    },
     "ago": {
         "en": ("ago", "yesterday", "last night", "this morning"),
         "ru": ("назад", "вчера", "утром"),
@@ -214,9 +241,9 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
 
 # Intent <- two concepts met in the same message (at CUE_WEIGHT unless a weight is given).
 CUE_RULES: Final[dict[str, tuple[tuple[str, str] | tuple[str, str, float], ...]]] = {
-    "how_to_pay": (("payment", "how"),),
+    "how_to_pay": (("payment", "how"), ("cant_find", "payment", 2.0)),
     "payment_failed": (("payment", "failure"), ("charged", "unpaid")),
-    "where_is_order": (("parcel", "when"),),
+    "where_is_order": (("parcel", "when"), ("tracking_code", "invalid", 3.0)),
     "too_expensive": (("price", "too_high"),),
     "wrong_item": (("ordering", "wanted"), ("ordering", "fix"), ("ordering", "mistake"), ("forgot", "coupon", 2.0)),
     "not_working": (("device", "fault"),),
@@ -245,6 +272,9 @@ PRIORITIES: Final[tuple[tuple[str, str], ...]] = (
     ("payment_failed", "pay_later"),
     ("payment_failed", "still_deciding"),
     ("still_deciding", "pay_later"),
+    ("not_working", "paid_already"),  # "paid for express and got it fast, but it doesn't charge"
+    ("damaged_item", "paid_already"),
+    ("cancel", "payment_failed"),  # "the payment didn't go through anyway, so just cancel it"
 )
 PRIORITY_MARGIN: Final = 0.75  # a loser ahead by this much keeps the message
 # fmt: on
