@@ -101,12 +101,6 @@ class GuardedH11Protocol(H11Protocol):
             self._deadline = None
         self.gate.waiting.pop(self, None)
 
-    def __hash__(self) -> int:
-        return id(self)
-
-    def __eq__(self, other: object) -> bool:
-        return self is other
-
 
 def server_config(app: Any, settings: Settings) -> uvicorn.Config:
     gate = ConnectionGate(settings.http_max_connections, settings.http_header_timeout)

@@ -9,9 +9,10 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from bot.accounts import Role, User, check_name, hash_password, new_password
+from bot.accounts import Role
 from bot.config import Settings
 from bot.storage.console_store import ConsoleStore, open_console_store
+from bot.user_admin import AccountError, add_account, reset_password, set_disabled
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -30,10 +31,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     reset.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
 
 
-def _password(from_stdin: bool) -> tuple[str, bool]:
-    if from_stdin:
-        return sys.stdin.readline().rstrip("\n"), False
-    return new_password(), True
+def _given(from_stdin: bool) -> str | None:
+    return sys.stdin.readline().rstrip("\n") if from_stdin else None
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -41,6 +40,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await store.ping()
         return await _dispatch(store, args)
+    except AccountError as exc:
+        print(f"buyerbot: {exc}", file=sys.stderr)
+        return 1
     finally:
         await store.close()
 
@@ -52,26 +54,15 @@ async def _dispatch(store: ConsoleStore, args: argparse.Namespace) -> int:
             state = "disabled" if user.disabled else "active"
             print(f"{user.name}\t{user.role}\t{state}\t{user.created_at:%Y-%m-%d}")
         return 0
-    name = check_name(args.name)
     if command == "add":
-        password, generated = _password(args.password_stdin)
-        user = User(name, Role(args.role), hash_password(password), datetime.now(UTC), timezone=args.timezone)
-        if not await store.add_user(user):
-            print(f"buyerbot: user {name!r} exists (use `buyerbot users reset {name}`)", file=sys.stderr)
-            return 1
-        print(f"added {name} ({user.role})" + (f"; password: {password}" if generated else ""))
-        return 0
-    found = await store.get_user(name)
-    if found is None:
-        print(f"buyerbot: no user {name!r}", file=sys.stderr)
-        return 1
-    if command == "reset":
-        password, generated = _password(args.password_stdin)
-        found.password_hash = hash_password(password)
-        print(f"reset {name}" + (f"; password: {password}" if generated else ""))
+        now = datetime.now(UTC)
+        user, generated = await add_account(store, args.name, args.role, _given(args.password_stdin), now,
+                                            args.timezone)  # fmt: skip
+        print(f"added {user.name} ({user.role})" + (f"; password: {generated}" if generated else ""))
+    elif command == "reset":
+        generated = await reset_password(store, args.name, _given(args.password_stdin))
+        print(f"reset {args.name}" + (f"; password: {generated}" if generated else ""))
     else:
-        found.disabled = command == "disable"
-        print(f"{command}d {name}")
-    await store.save_user(found)
-    await store.drop_sessions_of(name)
+        await set_disabled(store, args.name, command == "disable")
+        print(f"{command}d {args.name}")
     return 0

@@ -85,7 +85,7 @@ OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
     "ru": ("пошлин*!", "таможенн* пошлин*!", "ндс!", "налог*!", "таможенн* сбор*!", "сборы!", "раскрутк*!",
            "подписчик*!", "переходи по ссылке!", "по ссылке!", "сколько времени!", "который час!",
            "тоже продаете!", "вайлдберриз!", "озон!", "день рождени*!", "вернуть товар", "если захочу вернуть",
-           "документы для таможни"),
+           "документы для таможни", "заработ*"),
     "es": ("impuesto*!", "arancel*!", "iva!", "tasa de importacion!", "seguidores!", "visita mi perfil!",
            "visita mi pagina!", "que hora es!", "tambien venden!", "mercado libre!", "cumpleanos!", "devolver",
            "devolverlo", "papeles de aduana", "documentos"),
@@ -94,6 +94,6 @@ OFF_TOPIC: Final[dict[str, tuple[str, ...]]] = {
            "documento da alfandega", "documentos"),
     "fr": ("droits de douane!", "droit de douane!", "taxe*!", "tva!", "abonnes!", "visitez mon profil!",
            "quelle heure!", "vous vendez aussi!", "sur amazon!", "anniversaire!", "renvoyer", "retourner",
-           "papiers de douane", "justificatifs"),
+           "papiers de douane", "justificatifs", "gagnez", "gagner de largent"),
 }
 # fmt: on

@@ -247,7 +247,7 @@ def _yes_no(hits: dict[str, _Hit], total: int) -> None:
 def _settle(hits: dict[str, _Hit]) -> set[str]:
     """Apply the priorities between intents read in one message; returns the intents that lost that way."""
     losers: set[str] = set()
-    for winner, loser in PRIORITIES:
+    for winner, loser in PRIORITIES * 2:  # twice, so a chain of priorities settles whatever their order
         won, lost = hits.get(winner), hits.get(loser)
         if won and lost and won.score >= 1.0 and lost.score - won.score < PRIORITY_MARGIN:
             if lost.score >= won.score:

@@ -43,6 +43,8 @@ def request_link(turn: Turn, change: Commit) -> None:
         del requests[old]
     note = f"a {payload['channel']} chat proved the order number; link request {request} waits for approval"
     change.transcript.append(TranscriptEntry(conversation.id, turn.now, "note", note))
+    # the team sees it among its tasks and may answer for the buyer (POST .../link-requests/{request}/approve)
+    turn.task("link_request", request=request, via=str(payload["channel"]))
     turn.say("common/link_requested", [Button(f"{APPROVE}.{request}"), Button(f"{REFUSE}.{request}")],
              via=str(payload["channel"]))  # fmt: skip
 

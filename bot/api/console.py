@@ -55,13 +55,8 @@ class Console:
         seen = await self.auth.store.seen(who.name)
         return await inbox(self.runtime.store, self.rules, self.runtime.clock.now(), who.name, seen, view, q)
 
-    async def counts(self, who: Principal) -> dict[str, int]:
-        everything = await self.entries(who, "all", "")
-        counts = {view: 0 for view in VIEWS}
-        for entry in everything:
-            for view in VIEWS:
-                if in_view(entry.conversation, view, who.name):
-                    counts[view] += 1
+    def counts(self, who: Principal, everything: list[Any]) -> dict[str, int]:
+        counts = {view: sum(1 for e in everything if in_view(e.conversation, view, who.name)) for view in VIEWS}
         counts["unread"] = sum(e.unread for e in everything)
         return counts
 
@@ -88,8 +83,14 @@ def console_router(console: Console) -> APIRouter:
 
     @router.get("/console", include_in_schema=False)
     async def inbox_page(who: Annotated[Principal, Depends(people)], view: str = "all", q: str = "") -> Response:
-        entries = await console.entries(who, view, q)
-        counts = await console.counts(who)
+        if view not in VIEWS:
+            raise HTTPException(422, f"view is one of {', '.join(VIEWS)}")
+        everything = await console.entries(who, "all", "")  # one pass over the store for the list and the counts
+        if q:
+            entries = await console.entries(who, view, q)
+        else:
+            entries = [e for e in everything if in_view(e.conversation, view, who.name)]
+        counts = console.counts(who, everything)
         return console.pages.render("inbox.html", who, entries=entries, view=view, q=q, views=VIEWS, counts=counts)
 
     @router.get("/console/c/{conversation_id}", include_in_schema=False)

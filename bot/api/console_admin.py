@@ -5,7 +5,7 @@ accounts and the audit log) and `GET /api/v1/audit`."""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, Form, HTTPException
 from fastapi.responses import RedirectResponse, Response
 
 from bot.accounts import AuditEntry, Role
@@ -13,6 +13,7 @@ from bot.api.console_auth import ConsoleAuth, Principal
 from bot.api.console_pages import Pages
 from bot.runtime import Runtime
 from bot.seller_tasks import STATUSES, details_of, for_page, seller_tasks, visible_to
+from bot.user_admin import AccountError, add_account, reset_password, set_disabled
 
 Status = Literal["open", "done", "all"]
 
@@ -60,10 +61,44 @@ def admin_router(runtime: Runtime, auth: ConsoleAuth, pages: Pages) -> APIRouter
         await mark_done(who, task_id)
         return RedirectResponse("/console/tasks", status_code=303)
 
+    async def people_page(who: Principal, code: int = 200, **notice: Any) -> Response:
+        users, audit = await auth.store.users(), await auth.store.audit_log(200)
+        return pages.render("users.html", who, code, users=users, audit=audit, **notice)
+
     @router.get("/console/users", include_in_schema=False)
     async def users_page(who: Annotated[Principal, Depends(operators)]) -> Response:
-        users, audit = await auth.store.users(), await auth.store.audit_log(200)
-        return pages.render("users.html", who, users=users, audit=audit)
+        return await people_page(who)
+
+    @router.post("/console/users", include_in_schema=False)
+    async def add_user_form(
+        who: Annotated[Principal, Depends(operators)],
+        name: Annotated[str, Form(max_length=64)],
+        role: Annotated[str, Form(max_length=16)],
+        password: Annotated[str, Form(max_length=1024)] = "",
+        timezone: Annotated[str, Form(max_length=64)] = "",
+    ) -> Response:
+        now = runtime.clock.now()
+        try:
+            user, generated = await add_account(auth.store, name.strip(), role, password or None, now, timezone)
+        except AccountError as exc:
+            return await people_page(who, 422, error=str(exc))
+        await auth.store.audit(AuditEntry(now, who.name, "user_added", user.name, {"role": str(user.role)}))
+        return await people_page(who, done=f"added {user.name}", password_for=user.name, password=generated)
+
+    @router.post("/console/users/{name}/{action}", include_in_schema=False)
+    async def change_user_form(who: Annotated[Principal, Depends(operators)], name: str, action: str) -> Response:
+        if action not in ("disable", "enable", "reset"):
+            raise HTTPException(404, "disable, enable or reset")
+        if name == who.name and action == "disable":
+            return await people_page(who, 409, error="you cannot disable your own account")
+        try:
+            generated = await reset_password(auth.store, name, None) if action == "reset" else None
+            if action != "reset":
+                await set_disabled(auth.store, name, action == "disable")
+        except AccountError as exc:
+            return await people_page(who, 422, error=str(exc))
+        await auth.store.audit(AuditEntry(runtime.clock.now(), who.name, f"user_{action}d", name))
+        return await people_page(who, done=f"{action}d {name}", password_for=name, password=generated)
 
     @router.get("/api/v1/audit", summary="Who did what in the console, newest first")
     async def get_audit(who: Annotated[Principal, Depends(api_operators)], limit: int = 200) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +27,36 @@ log = logging.getLogger(__name__)
 COOKIE = "buyerbot_session"
 LOGIN_COOKIE = "buyerbot_login"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+class LoginAttempts:
+    """Wrong passwords per account name: after MAX_FAILURES within WINDOW
+    seconds the name is refused until the oldest of them is that old (this
+    process's memory: a guesser cannot try thousands of passwords)."""
+
+    MAX_FAILURES = 5
+    WINDOW = 900.0
+
+    def __init__(self) -> None:
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, name: str) -> list[float]:
+        now = time.monotonic()
+        kept = [at for at in self._failures.get(name.lower(), []) if now - at < self.WINDOW]
+        if kept:
+            self._failures[name.lower()] = kept
+        else:
+            self._failures.pop(name.lower(), None)
+        return kept
+
+    def blocked(self, name: str) -> bool:
+        return len(self._recent(name)) >= self.MAX_FAILURES
+
+    def failed(self, name: str) -> None:
+        self._failures.setdefault(name.lower(), []).append(time.monotonic())
+
+    def succeeded(self, name: str) -> None:
+        self._failures.pop(name.lower(), None)
 
 
 @dataclass(frozen=True)
@@ -63,6 +94,7 @@ class ConsoleAuth:
         self.clock = clock
         self.lifetime = lifetime
         self.https = https
+        self.attempts = LoginAttempts()
 
     async def session_of(self, request: Request) -> Principal | None:
         token = request.cookies.get(COOKIE)
@@ -143,14 +175,18 @@ class ConsoleAuth:
         ) -> Response:
             if not _same(login_csrf, request.cookies.get(LOGIN_COOKIE, "")):
                 raise HTTPException(403, "stale login form: reload the page")
-            user = await self.store.get_user(name)
+            blocked = self.attempts.blocked(name)
+            user = None if blocked else await self.store.get_user(name)
             if user is None or user.disabled or not verify_password(user, password):
-                log.warning("console login refused for %r", name)
+                log.warning("console login refused for %r%s", name, " (too many attempts)" if blocked else "")
+                if not blocked:
+                    self.attempts.failed(name)
                 nonce = secrets.token_urlsafe(16)
-                response = pages.render("login.html", None, code=401, next=_safe_next(next), login_csrf=nonce,
-                                        failed=True, name=name)  # fmt: skip
+                response = pages.render("login.html", None, code=429 if blocked else 401, next=_safe_next(next),
+                                        login_csrf=nonce, failed=True, blocked=blocked, name=name)  # fmt: skip
                 self.set_cookie(response, LOGIN_COOKIE, nonce, request, 3600)
                 return response
+            self.attempts.succeeded(name)
             now = self.clock.now()
             token, session = new_session(user.name, now, self.lifetime)
             await self.store.add_session(session)

@@ -1,7 +1,8 @@
-"""A scripted set of unpaid orders on a policy of seconds, each buyer in the
-web chat: paid at once, after the guide, after the nudge, after the offer
-(taking the discount), lost, cancelled, and two in the control group. What the
-funnel must then say about them is `EXPECTED`."""
+"""A scripted set of unpaid orders on a policy of seconds (steps 5 s apart:
+room for a loaded machine), each buyer in the web chat: paid at once, after
+the guide, after the nudge, after the offer (taking the discount), lost,
+cancelled, and two in the control group. What the funnel must then say about
+them is `EXPECTED`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ from tests.e2e.process import BotProcess, WebBuyer, placed_event, simple_event
 CONTROL_PERCENT = 30
 FUNNEL_POLICY = f"""
 [unpaid]
-payment_help_after = "2s"
-nudge_after = "4s"
-offer_after = "6s"
-abandon_after = "3s"
+payment_help_after = "3s"
+nudge_after = "8s"
+offer_after = "13s"
+abandon_after = "4s"
 [quiet_hours]
 start = "00:00"
 end = "00:00"
+[follow_ups]
+min_gap = "0s"
 [experiment]
 control_percent = {CONTROL_PERCENT}
 """
@@ -88,5 +91,5 @@ def run_script(bot: BotProcess) -> None:
         journey = [m for m in buyers[order_id].silence(0.5) if "Step-by-step" in m["text"] or "% off" in m["text"]]
         assert journey == [], "the control group gets no journey message"
     pay(CONTROL_PAID)
-    # the lost order is let go 3 s after its offer; nothing reaches the control group meanwhile
-    assert [m for m in buyers[CONTROL_UNPAID].silence(4) if "Pay for order" in m["text"]] == []
+    # the lost order is let go 4 s after its offer; nothing reaches the control group meanwhile
+    assert [m for m in buyers[CONTROL_UNPAID].silence(5) if "Pay for order" in m["text"]] == []

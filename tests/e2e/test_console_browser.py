@@ -38,8 +38,22 @@ def shot(page: Any, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
-def log_in(browser: Any, bot: BotProcess, name: str, path: str = "/console") -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Madrid")
+@pytest.fixture
+def browser_of(browser: Any) -> Iterator[Any]:
+    """New contexts of this test's people, closed (with their live streams) at its end."""
+    opened: list[Any] = []
+
+    def new_context() -> Any:
+        opened.append(browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Madrid"))
+        return opened[-1]
+
+    yield new_context
+    for context in opened:
+        context.close()
+
+
+def log_in(new_context: Any, bot: BotProcess, name: str, path: str = "/console") -> Any:
+    context = new_context()
     context.set_default_timeout(WAIT)
     page = context.new_page()
     page.goto(f"{bot.url}{path}")
@@ -62,12 +76,12 @@ def desk(tmp_path: Path) -> Iterator[BotProcess]:
     process.stop()
 
 
-def test_agent_claims_replies_offers_hands_back_and_operator_closes_the_task(browser: Any, desk: BotProcess) -> None:
+def test_agent_claims_replies_offers_hands_back_and_operator_closes_the_task(desk: BotProcess, browser_of: Any) -> None:
     assert desk.post_event(placed_event("W-7", first_order=False)).status_code == 202
     buyer = desk.bind_web_chat("W-7")
     buyer.presses(until(buyer, "linked to your order"), "talk_to_person")
 
-    kim = log_in(browser, desk, "kim")
+    kim = log_in(browser_of, desk, "kim")
     expect(kim.locator("#nav-funnel")).to_have_count(0)  # agents have no funnel
     kim.click("#view-waiting")
     row = kim.locator("tr.row", has_text="W-7")
@@ -97,7 +111,7 @@ def test_agent_claims_replies_offers_hands_back_and_operator_closes_the_task(bro
     buyer.presses(offer, "accept_offer")  # the bot has the chat again: the dialog takes it
     assert "19.00" in until(buyer, "19.00")["text"]
 
-    olga = log_in(browser, desk, "olga", "/console/users")
+    olga = log_in(browser_of, desk, "olga", "/console/users")
     audit = olga.locator("#audit")
     for action in ("claimed", "replied", "offered discount", "handed back"):
         expect(audit.locator("tr", has_text=action).filter(has_text="kim")).to_have_count(1)
@@ -119,12 +133,12 @@ def store_with_orders(tmp_path: Path) -> Iterator[BotProcess]:
     process.stop()
 
 
-def test_funnel_page_shows_the_scripted_orders(browser: Any, store_with_orders: BotProcess) -> None:
+def test_funnel_page_shows_the_scripted_orders(store_with_orders: BotProcess, browser_of: Any) -> None:
     bot = store_with_orders
     run_script(bot)
     funnel = settled_funnel(bot)
     assert {key: funnel[key] for key in EXPECTED} == EXPECTED  # the JSON API
-    olga = log_in(browser, bot, "olga", f"/console/funnel?from={funnel['from']}&to={funnel['to']}")
+    olga = log_in(browser_of, bot, "olga", f"/console/funnel?from={funnel['from']}&to={funnel['to']}")
     numbers = {
         "#n-orders": "8", "#n-paid-without": "2", "#n-after-payment_help": "1", "#n-after-nudge": "1",
         "#n-after-offer": "1", "#n-lost": "1", "#n-cancelled": "1", "#n-revenue": "60.00 USD",

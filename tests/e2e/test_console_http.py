@@ -5,6 +5,7 @@ by the session (never the body), the audit log, tasks open and done."""
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 
 from tests.e2e.console_env import SLOW_POLICY, Person, add_user, users
 from tests.e2e.process import TOKEN, BotProcess, placed_event
+from tests.redis_server import RedisServer
 
 pytestmark = pytest.mark.slow
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -65,6 +67,13 @@ def test_accounts_from_the_command_line_and_who_gets_in(bot: BotProcess) -> None
     assert users(bot, "disable", "kim", password=None).returncode == 0
     assert kim.page("/console").status_code == 303, "a disabled account is logged out at once"
     assert Person(bot, "kim").login_response.status_code == 401
+
+    lee_password = generated.stdout.rsplit("password: ", 1)[1].strip()
+    assert Person(bot, "lee", lee_password).login_response.status_code == 303, "the reset password works"
+    for _ in range(5):
+        assert Person(bot, "lee", "guessing-again").login_response.status_code == 401
+    blocked = Person(bot, "lee", lee_password)  # right, but after too many wrong ones
+    assert blocked.login_response.status_code == 429 and "Too many wrong passwords" in blocked.login_response.text
 
     logout = olga.client.post("/logout", data={"csrf": olga.csrf()})
     assert logout.status_code == 303 and olga.page("/console").status_code == 303
@@ -142,3 +151,41 @@ def test_tasks_are_open_until_someone_marks_them_done(bot: BotProcess) -> None:
     assert task["id"] not in [t["id"] for t in olga.api("GET", "/api/v1/tasks?status=open").json()]
     assert "done by olga" in olga.page("/console/tasks?status=done").text
     assert olga.api("GET", "/api/v1/audit").json()[0]["action"] == "task_done"
+
+
+def test_operators_manage_people_from_the_web(bot: BotProcess) -> None:
+    olga = Person(bot, "olga")
+    added = olga.client.post("/console/users", data={"csrf": olga.csrf(), "name": "max", "role": "agent"})
+    assert added.status_code == 200
+    password = added.text.split('<code id="new-password">')[1].split("</code>")[0]
+    max_ = Person(bot, "max", password)
+    assert max_.login_response.status_code == 303 and max_.page("/console").status_code == 200
+    taken = olga.client.post("/console/users", data={"csrf": olga.csrf(), "name": "max", "role": "agent"})
+    assert taken.status_code == 422 and "exists" in taken.text
+    assert Person(bot, "kim").client.post("/console/users", data={"name": "eve", "role": "operator"}).status_code == 403
+
+    disabled = olga.client.post("/console/users/max/disable", data={"csrf": olga.csrf("/console/users")})
+    assert disabled.status_code == 200 and max_.page("/console").status_code == 303
+    assert olga.client.post("/console/users/olga/disable", data={"csrf": olga.csrf()}).status_code == 409
+    audit = olga.api("GET", "/api/v1/audit").json()
+    actions = [(a["actor"], a["action"]) for a in audit if a["target"] == "max"]
+    assert actions == [("olga", "user_disabled"), ("olga", "user_added")]
+    assert "max\tagent\tdisabled" in users(bot, "list", password=None).stdout
+
+
+def test_the_console_on_redis(tmp_path: Path, redis_server: RedisServer) -> None:
+    redis_server.ensure_running()
+    bot = BotProcess(tmp_path, store_url=f"{redis_server.url}?prefix=console{uuid.uuid4().hex[:6]}:",
+                     policy=SLOW_POLICY).start()  # fmt: skip
+    try:
+        add_user(bot, "kim", "agent")
+        assert bot.post_event(placed_event("R-1", first_order=False)).status_code == 202
+        kim = Person(bot, "kim")
+        assert kim.login_response.status_code == 303
+        assert kim.act("R-1", "claim").status_code == 303
+        assert wait_for(lambda: bot.order("R-1")["conversation"]["memory"].get("agent") == "kim")
+        assert kim.api("GET", "/api/v1/inbox?view=mine").json()[0]["order_id"] == "R-1"
+        assert users(bot, "disable", "kim", password=None).returncode == 0
+        assert kim.page("/console").status_code == 303
+    finally:
+        bot.stop()

@@ -53,6 +53,8 @@ def test_an_agent_approves_a_link_request_and_only_then_the_chat_moves(client: T
     client.portal.call(runtime.submit, asked)  # type: ignore[union-attr]
     requests = until(lambda: conversation(client, "L-1")["memory"].get("link_requests"))
     assert requests["ab12"]["state"] == "asked" and conversation(client, "L-1")["address"] == "42"
+    tasks = client.get("/api/v1/tasks", headers=AUTH).json()
+    assert [t["request"] for t in tasks if t["kind"] == "link_request"] == ["ab12"]  # the team is told
     url = "/api/v1/orders/L-1/link-requests/ab12/approve"
     assert client.post(url).status_code == 401
     assert client.post(url, headers=AUTH, json={"agent": "maria"}).status_code == 202
