@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from dialogs.intent_concepts import MORE_CONCEPTS
+
 CUE_WEIGHT: Final = 1.2  # above a one-word phrase, below a two-word one
 
 # Concept -> language -> words.
@@ -14,14 +16,17 @@ CUE_WEIGHT: Final = 1.2  # above a one-word phrase, below a two-word one
 CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "payment": {
         "en": ("pay", "paid", "payed", "payment*", "paying", "checkout", "money", "transfer*", "balance", "card",
+               "funds",
                "transaction*", "deposit*", "settled", "purchase", "charge", "amount"),
-        "ru": ("оплат*", "заплат*", "плачу", "платеж*", "платить", "деньг*", "перевод*", "баланс*", "карт*",
+        "ru": ("оплат*", "заплат*", "плачу", "платеж*", "платить", "деньг*", "перевод*", "баланс*", "карт*", "средств*",
+               "кредитк*",
                "транзакц*", "оплату", "покупк*", "списани*", "сумм*"),
-        "es": ("pago", "pague", "pagar", "pagado", "pagando", "pagos", "dinero", "transferencia", "saldo",
+        "es": ("pago", "pague", "pagar", "pagado", "pagando", "pagos", "dinero", "transferencia", "saldo", "fondos",
                "tarjeta", "transaccion*", "deposit*", "transfer", "compra", "cargo", "monto"),
         "pt": ("pagar", "pago", "paguei", "pagamento*", "pagando", "dinheiro", "transferencia", "pix", "saldo",
+               "fundos",
                "cartao", "transacao", "transacoes", "deposit*", "compra", "cobranca", "valor", "ted", "valor"),
-        "fr": ("payer", "paye", "payee", "paie", "paiement*", "regle", "regler", "reglerai",
+        "fr": ("payer", "paye", "payee", "paie", "paiement*", "regle", "regler", "reglerai", "fonds",
                "reglement", "virement", "argent",
                "largent", "dargent", "solde", "carte", "transaction*", "depot", "achat", "prelevement", "montant"),
     },
@@ -146,11 +151,11 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "fr": ("non payee", "non paye", "pas payee", "impaye*"),
     },
     "device": {
-        "en": ("battery", "screen", "lamp", "light", "sound", "button", "it"),
-        "ru": ("батаре*", "экран", "ламп*", "звук", "кнопк*", "аккумулятор*"),
-        "es": ("bateria", "pantalla", "lampara", "luz", "sonido", "boton"),
-        "pt": ("bateria", "tela", "luminaria", "luz", "som", "botao"),
-        "fr": ("batterie", "ecran", "lampe", "lumiere", "son", "bouton"),
+        "en": ("battery", "screen", "lamp", "light", "sound", "button*", "it", "volume"),
+        "ru": ("батаре*", "экран", "ламп*", "звук", "кнопк*", "аккумулятор*", "громкост*"),
+        "es": ("bateria", "pantalla", "lampara", "luz", "sonido", "boton", "botones", "volumen"),
+        "pt": ("bateria", "tela", "luminaria", "luz", "som", "botao", "botoes", "volume"),
+        "fr": ("batterie", "ecran", "lecran", "lampe", "lumiere", "son", "bouton*", "volume"),
     },
     "fault": {
         "en": ("goes off", "turns off", "runs out", "dies", "drains", "flickers"),
@@ -171,7 +176,8 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
                "sunday"),
         "ru": ("дн*", "день", "недел*", "месяц*", "пятниц*", "понедельник*", "выходн*", "завтра", "суббот*",
                "воскресень*"),
-        "es": ("dias", "dia", "semana", "mes", "viernes", "lunes", "fin de semana", "manana", "quincena", "sabado",
+        "es": ("dias", "dia", "semana", "mes", "viernes", "lunes", "fin de semana", "finde", "manana", "quincena",
+               "sabado",
                "domingo"),
         "pt": ("dias", "dia", "semana", "mes", "sexta", "segunda", "fim de semana", "amanha", "sabado", "domingo"),
         "fr": ("jours", "jour", "semaine", "mois", "vendredi", "lundi", "week end", "demain", "samedi", "dimanche"),
@@ -198,9 +204,9 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     "fix": {
         "en": ("fix", "change", "correct", "should be", "swap", "exchange"),
         "ru": ("исправ*", "помен*", "измени*"),
-        "es": ("corregir", "cambiar", "corrijan", "cambi*", "cambian"),
+        "es": ("corregir", "cambiar", "corrijan", "cambi*", "cambian", "pasarlo", "pasar a"),
         "pt": ("corrigir", "mudar", "trocar", "mud*", "trocar"),
-        "fr": ("corriger", "changer", "modifier", "mettez", "echanger"),
+        "fr": ("corriger", "changer", "modifier", "mettez", "echanger", "passer au", "passer a"),
     },
     "sent": {
         "en": ("sent", "transferred"),
@@ -305,17 +311,27 @@ CONCEPTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     },
 }
 
+CONCEPTS.update(MORE_CONCEPTS)
+
 # Intent <- two concepts met in the same message (at CUE_WEIGHT unless a weight is given).
 CUE_RULES: Final[dict[str, tuple[tuple[str, str] | tuple[str, str, float], ...]]] = {
     "how_to_pay": (("payment", "how"), ("cant_find", "payment", 2.0), ("where_to", "pay_action", 1.5)),
     "payment_failed": (("payment", "failure"), ("charged", "unpaid")),
-    "where_is_order": (("parcel", "when"), ("tracking_code", "invalid", 3.0), ("carrier", "nothing", 1.5)),
+    "where_is_order": (
+        ("parcel", "when"), ("tracking_code", "invalid", 3.0), ("carrier", "nothing", 1.5),
+        ("left_yet", "ordering", 1.5),
+    ),
     "too_expensive": (("price", "too_high"), ("why", "costs", 2.0)),
-    "wrong_item": (("ordering", "wanted"), ("ordering", "fix"), ("ordering", "mistake"), ("forgot", "coupon", 2.0)),
-    "not_working": (("device", "fault"),),
+    "wrong_item": (("ordering", "wanted"), ("ordering", "fix"), ("ordering", "mistake"), ("forgot", "coupon", 2.0),
+                   ("changed_mind", "attribute", 2.2)),
+    "not_working": (("device", "fault"), ("black_screen", "device", 1.5)),
+    "talk_to_person": (("talk", "owner", 2.0),),
     "damaged_item": (("broke", "transit", 2.5),),
-    "paid_already": (("payment", "done"), ("sent", "ago"), ("sent", "payment"), ("charged", "payment")),
-    "pay_later": (("payment", "future"), ("give_me", "time"), ("not_now", "time", 1.5)),
+    "paid_already": (("payment", "done"), ("sent", "ago"), ("sent", "payment"), ("charged", "payment"),
+                     ("paid_past", "link", 2.4)),
+    "pay_later": (
+        ("payment", "future"), ("give_me", "time"), ("not_now", "time", 1.5), ("next_period", "short_money", 2.6),
+    ),
 }
 
 # (winner, loser): when both are read with at least a one-word phrase, the winner takes the message unless the
@@ -341,7 +357,7 @@ PRIORITIES: Final[tuple[tuple[str, str], ...]] = (
     ("still_deciding", "pay_later"),
     ("not_working", "paid_already"),  # "paid for express and got it fast, but it doesn't charge"
     ("damaged_item", "paid_already"),
-    ("cancel", "payment_failed"),  # "the payment didn't go through anyway, so just cancel it"
+    ("cancel", "payment_failed"),  # "the payment did not go through anyway, so just cancel it"
 )
 PRIORITY_MARGIN: Final = 0.75  # a loser ahead by this much keeps the message
 # fmt: on
