@@ -104,26 +104,13 @@ class DialogEngine:
                     results[n] = exc
         return [results[n] for n in range(len(inbounds))]
 
-    def prepare(self, inbound: Inbound, loaded: Loaded) -> Commit | None:
-        """A due follow-up's turn decided ahead of time, as of its due instant,
-        from `loaded` (read without the lock): what `handle` will commit at
-        that instant if the conversation is still as loaded (the store checks
-        that when it writes it, `Store.commit_prepared`). None when there is
-        nothing to prepare (not a follow-up, no conversation, a stale timer)."""
-        conversation, _, timer = loaded
-        if inbound.trigger != "follow_up_due" or conversation is None or timer is None:
-            return None
-        if timer.due_at.isoformat() != inbound.payload["due_at"]:
-            return None
-        return self._decide_loaded(inbound, loaded, now=timer.due_at)
-
-    def _decide_loaded(self, inbound: Inbound, loaded: Loaded, now: datetime | None = None) -> Commit:
+    def _decide_loaded(self, inbound: Inbound, loaded: Loaded) -> Commit:
         conversation, order, timer = loaded
         timer_current = True
         if inbound.trigger == "follow_up_due":
             timer_current = timer is not None and timer.due_at.isoformat() == inbound.payload["due_at"]
         was_placed = order is not None and order.placed_at is not None
-        change = self.decide(conversation, order, inbound, timer_current=timer_current, now=now)
+        change = self.decide(conversation, order, inbound, timer_current=timer_current)
         # folded into the commit's transaction: the binding (most recent first)
         # and, when this turn placed the order, its link token (kept if it has one)
         conv = change.conversation
