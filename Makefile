@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench simulate clean redis chromium
+.PHONY: run test lint format bench simulate clean redis chromium faults
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ chromium:
 
 test: $(STAMP) redis chromium
 	$(BIN)/pytest -q
+
+# the fault suite in full (make test runs each fault once); the table goes to RELIABILITY.md
+faults: $(STAMP) redis
+	@mkdir -p var && rm -f var/faults.jsonl
+	BUYERBOT_FAULT_RUNS=full BUYERBOT_FAULT_REPORT=var/faults.jsonl $(BIN)/pytest -q -p no:randomly --timeout=1800 -m faults tests/faults
+	$(BIN)/python -m tests.faults.report var/faults.jsonl
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import all_dialogs
+from bot.cluster import Cluster
 from bot.ratelimit import ChannelLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.sender import Sender
 from bot.storage import open_store
+from bot.storage.redis import RedisStore
 from bot.tuning import tune_gc
 from dialogs.engine import DialogEngine
 from dialogs.model import Commit, Conversation, Inbound, Timer
@@ -185,8 +187,11 @@ class Stack:
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     startup_s: float = 0.0
     rebuilt: int = 0
+    cluster: Cluster | None = None
 
     async def close(self) -> None:
+        if self.cluster is not None:
+            await self.cluster.stop()
         self.scheduler.shutdown()
         for task in self.tasks:
             task.cancel()
@@ -222,16 +227,18 @@ async def start_stack(
 
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), on_due)
     runtime.timer_sink = scheduler.apply
-    if forward is None:
-        runtime.upcoming = scheduler.upcoming
-    else:  # the others are bare timers, with no conversation to prepare
-        runtime.upcoming = lambda until: [t for t in scheduler.upcoming(until) if t.conversation_id in forward]
-    stack = Stack(store, runtime, sender, channel, scheduler, on_due_at)
+    if isinstance(store, RedisStore):
+        store.owner = "bench:0"
+    # as start_services: the lease (always this process here), follow-ups read from the store
+    cluster = Cluster(store, runtime, sender, scheduler, clock)
+    stack = Stack(store, runtime, sender, channel, scheduler, on_due_at, cluster=cluster)
     stack.tasks.append(asyncio.create_task(sender.run(), name="sender"))
     started = time.perf_counter()
+    scheduler.start(())
+    await cluster.start()
     await runtime.start()
     await sender.recover()
-    stack.rebuilt = scheduler.start(await store.timers())
+    stack.rebuilt = scheduler.pending()
     tune_gc()  # as start_services does
     stack.startup_s = time.perf_counter() - started
     return stack

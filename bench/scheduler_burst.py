@@ -52,9 +52,10 @@ from bench.common import (
     wait_until,
     whole_second_after,
 )
-from bot.runtime import PREPARE_AHEAD
 
 N = 10_000
+#: the target: every follow-up decided (handed to the sender) this soon after its due time
+DECIDED_WITHIN = 5.0
 #: set by record_fire (runs in the scheduler's executor threads)
 FIRED: list[float] = []
 
@@ -214,9 +215,9 @@ async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int, send
     policy = bench_policy()
     per_conversation = await _calibrate(calibrate_url, n)
     began = time.perf_counter()
-    # due: after seeding (estimated x1.5), the start-up and the time follow-ups
-    # are prepared ahead (as in production, where they were set hours before)
-    due = whole_second_after(per_conversation * n * 1.5 + 3.0 + PREPARE_AHEAD.total_seconds())
+    # due: after seeding (estimated x1.5) and the start-up; the leader reads
+    # them from the store up to 10 s ahead (as in production)
+    due = whole_second_after(per_conversation * n * 1.5 + 6.0)
     ids = [f"ord-{i:06d}" for i in range(n)]
     await seed_orders(store_url, policy, ids, [due] * n)
     seeded = time.perf_counter() - began
@@ -232,12 +233,11 @@ async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int, send
     monitor.start()
     due_ts = due.timestamp()
     notes = [
-        f"seeding {n:,} orders took {seeded:.1f} s; start-up rebuilt {stack.rebuilt:,} jobs in {ms(stack.startup_s)}"
+        f"seeding {n:,} orders took {seeded:.1f} s; start-up read {stack.rebuilt:,} due soon in {ms(stack.startup_s)}"
     ]
-    ahead = PREPARE_AHEAD.total_seconds()
-    if time.time() > due_ts - ahead:
-        notes.append(f"WARNING: start-up finished less than {ahead:.0f} s before the due time")
-    # the stalls of the preparation ahead count too
+    if time.time() > due_ts - 1:
+        notes.append("WARNING: start-up finished less than 1 s before the due time")
+    # the stalls of reading them from the store ahead count too
     await asyncio.sleep(0.2)
     monitor.reset()
     deadline = due_ts + 120
@@ -253,11 +253,10 @@ async def ours_burst(name: str, store_url: str, calibrate_url: str, n: int, send
         notes.append(f"{len(wrong)} unexpected messages sent, e.g. {wrong[:2]}")
     not_handed = n - len(handed)
     notes.append(f"longest loop stall ended {monitor.worst_at() - due_ts:+.2f} s from the due time")
-    stats = stack.runtime.prepare_stats
-    notes.append(
-        f"prepared ahead {stats['prepared']:,}; committed as prepared {stats['used']:,}; "
-        f"refused (decided again) {stats['refused']:,}"
-    )
+    if sender_rate and len(sent) > 1:
+        span = max(sent) - min(sent)
+        rate = (len(sent) - 1) / span if span > 0 else float("inf")
+        notes.append(f"sender: {rate:,.0f} messages/s = {rate / sender_rate:.2f}x its limit of {sender_rate:,.0f}/s")
     await stack.close()
     result = Result(name, n, fired, missed + not_handed, monitor, handed, sent, notes, prepare_s=seeded)
     if not_handed:
@@ -310,7 +309,7 @@ def report(results: Sequence[Result]) -> str:
         rows = []
         for r in ours:
             handed, sent = r.handed or [], r.sent or []
-            within = sum(1 for h in handed if h <= 1.0)
+            within = sum(1 for h in handed if h <= DECIDED_WITHIN)
             met = r.missed == 0 and within == r.n and r.stall.max <= 0.050
             rows.append(
                 [
@@ -329,7 +328,7 @@ def report(results: Sequence[Result]) -> str:
         out += [
             "",
             "Our design, due → handed to the sender (`Sender.enqueue`) and → the channel's `send()`; "
-            "targets: 0 missed, all handed within 1 s, stall ≤ 50 ms.",
+            f"targets: 0 missed, all decided and handed within {DECIDED_WITHIN:.0f} s, stall ≤ 50 ms.",
             "",
             table(
                 [
@@ -338,7 +337,7 @@ def report(results: Sequence[Result]) -> str:
                     "handed p50",
                     "handed p99",
                     "handed max",
-                    "handed ≤ 1 s",
+                    f"handed ≤ {DECIDED_WITHIN:.0f} s",
                     "sent p50",
                     "sent max",
                     "loop stall max",

@@ -21,6 +21,10 @@ def _run(settings: Settings) -> int:
     from bot.http_server import server_config
 
     policy = load_policy(settings.policy)
+    if settings.store_url.startswith("sqlite:///"):
+        from bot.storage.sqlite_lock import hold_single_process
+
+        hold_single_process(settings.store_url[len("sqlite:///") :])  # one line if another runs
     asyncio.run(_check_store(settings))
     app = create_app(settings, policy)
     server = uvicorn.Server(server_config(app, settings))

@@ -24,14 +24,17 @@ from bot.api.link_requests import link_request_router
 from bot.api.operations import mount_operations
 from bot.api.surface import harden
 from bot.channels.webchat import ChatHub, WebChatChannel
+from bot.cluster import Cluster, process_name
 from bot.config import Settings
 from bot.media import MediaFiles, UploadRules
-from bot.ratelimit import ChannelLimits
+from bot.ratelimit import ChannelLimits, LocalLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.secrets_file import private_token
 from bot.sender import Sender
 from bot.storage import open_store
+from bot.storage.redis import RedisStore
+from bot.storage.sqlite_lock import hold_single_process, release_single_process
 from bot.tuning import tune_gc
 from dialogs.catalog import all_dialogs
 from dialogs.engine import DialogEngine
@@ -55,10 +58,12 @@ def channel_limits(policy: Policy, name: str) -> ChannelLimits:
         "whatsapp": (80.0, 1 / 6, 2.0),
     }
     rate, per_chat, burst = defaults.get(name, (30.0, 1.0, 3.0))
+    per_group = section.get("per_group_rate", 20 / 60 if name == "telegram" else None)
     return ChannelLimits(
         rate=float(section.get("rate", rate)),
         per_chat_rate=float(section.get("per_chat_rate", per_chat)),
         per_chat_burst=float(section.get("per_chat_burst", burst)),
+        per_group_rate=float(per_group) if per_group is not None else None,
     )
 
 
@@ -71,11 +76,13 @@ class Services:
     sender: Sender
     scheduler: FollowUpScheduler
     channels: dict[str, Channel]
+    cluster: Cluster
     hub: ChatHub = field(default_factory=ChatHub)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     extras: list[Any] = field(default_factory=list)
 
     async def close(self) -> None:
+        await self.cluster.stop()  # a standby takes over at once
         self.scheduler.shutdown()
         for extra in reversed(self.extras):
             await extra.stop()
@@ -85,6 +92,8 @@ class Services:
         await self.sender.close()
         await self.runtime.close()
         await self.store.close()
+        if self.settings.store_url.startswith("sqlite:///"):
+            release_single_process(self.settings.store_url[len("sqlite:///") :])
 
 
 async def start_services(
@@ -94,21 +103,30 @@ async def start_services(
     *,
     telegram_door: TelegramDoorFactory | None = None,
 ) -> Services:
-    """Everything `buyerbot run` runs, started. `telegram_door` replaces the
-    door that polls with BUYERBOT_TELEGRAM_TOKEN (BuyerBot inside a store's bot)."""
+    """Everything `buyerbot run` runs, started; `Services.close` stops it
+    all. `telegram_door` replaces the door that polls with
+    BUYERBOT_TELEGRAM_TOKEN (BuyerBot inside a store's bot). On SQLite this
+    process must be the only one on the file (else `AlreadyRunning`)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
+    if settings.store_url.startswith("sqlite:///"):
+        hold_single_process(settings.store_url[len("sqlite:///") :])
     store = await open_store(settings.store_url)
     await store.ping()
+    if isinstance(store, RedisStore):
+        store.owner = process_name(settings.http_port)
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     hub = ChatHub()
     runtime.on_commit.append(hub.on_commit)
     channels: dict[str, Channel] = {"webchat": WebChatChannel(hub)}
     extras: list[Any] = []
+    poller: Any = None
     if telegram_door is not None or settings.telegram_token:
         from bot.channels.telegram import TelegramDoor
 
         door = telegram_door(runtime) if telegram_door is not None else TelegramDoor(settings, runtime)
+        # the door that polls Telegram itself (an embedded door polls nothing: its host does)
+        poller = door if telegram_door is None and not door.webhook else None
         channels["telegram"] = door.channel
         extras.append(door)
         if settings.agent_chat_id:
@@ -124,19 +142,26 @@ async def start_services(
         channels["whatsapp"] = wa_door.channel
         extras.append(wa_door)
     renderer = Renderer(settings.templates)
-    limits = {name: channel_limits(policy, name) for name in channels}
+    per_channel = {name: channel_limits(policy, name) for name in channels}
+    limits = store.shared_limits(per_channel) if isinstance(store, RedisStore) else LocalLimits(per_channel)
     sender = Sender(store, channels, renderer, limits, clock, on_unreachable=runtime.mark_unreachable)
     runtime.sender = sender
     scheduler = FollowUpScheduler(asyncio.get_running_loop(), runtime.fire_timer)
     runtime.timer_sink = scheduler.apply
-    runtime.upcoming = scheduler.upcoming
-    services = Services(settings, policy, store, runtime, sender, scheduler, channels, hub, extras=extras)
+    cluster = Cluster(store, runtime, sender, scheduler, clock)
+    if poller is not None and isinstance(store, RedisStore):  # one poller among several processes: the leader
+        poller.poll_when_leading = True
+        cluster.on_lead.append(poller.lead)
+        cluster.on_stand_by.append(poller.stand_by)
+    services = Services(settings, policy, store, runtime, sender, scheduler, channels, cluster, hub, extras=extras)
     services.tasks.append(asyncio.create_task(sender.run(), name="sender"))
-    await runtime.start()
-    await sender.recover()
-    scheduler.start(await store.timers())
+    scheduler.start(())
     for extra in extras:
         await extra.start()
+    await cluster.start()  # presence, then the lease: follow-ups from the store when leading
+    await runtime.start()
+    await sender.recover()
+    cluster.start_sweeping()
     tune_gc()  # everything is loaded: freeze it, so GC passes stop rescanning it
     return services
 
@@ -214,10 +239,12 @@ def create_app(
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
         services = holder.get("services")
-        return {
-            "ok": services is not None,
-            "pending_follow_ups": services.scheduler.pending() if services else 0,
-            "prepared_follow_ups": services.runtime.prepared() if services else 0,
-        }
+        if services is None:
+            return {"ok": False, "pending_follow_ups": 0, "scheduler": "standby"}
+        try:
+            pending: int | None = await services.store.count_timers()
+        except Exception:  # the store is down: say so, without a 500
+            pending = None
+        return {"ok": pending is not None, "pending_follow_ups": pending, "scheduler": services.cluster.role}
 
     return app

@@ -76,8 +76,8 @@ class Metrics:
         stats = services.sender.stats
         for finished, value in (("sent", stats.sent), ("held", stats.held), ("failed", stats.failed)):
             self.finished.labels(finished).set(value)
-        self.pending.set(services.scheduler.pending())
         timers = await store.timers()
+        self.pending.set(len(timers))  # from the store: only the leader's scheduler holds any
         overdue = [now - t.due_at for t in timers if t.due_at <= now]
         self.lag.set(max(overdue).total_seconds() if overdue else 0.0)
         waits = [now - handed_off_at(c, now) for c in await store.conversations() if c.ownership is Ownership.WAITING]

@@ -1,11 +1,30 @@
-"""Token buckets on an injectable monotonic clock: the bot-wide limit and one
-bucket per chat, plus a channel-wide pause for 429 `retry_after`."""
+"""How fast the sender may send: token buckets on an injectable monotonic
+clock (the bot-wide limit and one bucket per chat, or per group), plus a
+channel-wide pause for 429 `retry_after`. `Limits` is what the sender asks;
+`LocalLimits` keeps them in this process (one process, SQLite), the Redis
+store's `RedisLimits` shares them between processes."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
+
+
+class Limits(Protocol):
+    async def reserve(self, channel: str, chat: str) -> tuple[float, bool]:
+        """Take the right to send one message to `chat` now: (0, _) when
+        taken; else (seconds to wait, True when the whole channel must wait:
+        its overall rate or a pause, False when only this chat must)."""
+
+    async def pause(self, channel: str, seconds: float) -> None:
+        """A 429: nobody sends on `channel` for `seconds`."""
+
+
+def is_group(channel: str, chat: str) -> bool:
+    """Telegram groups and channels have negative chat ids (and their own limit)."""
+    return channel == "telegram" and chat.startswith("-")
 
 
 @dataclass
@@ -44,6 +63,8 @@ class ChannelLimits:
     rate: float
     per_chat_rate: float
     per_chat_burst: float = 1.0
+    #: a group's rate (messages/s), when it has its own (Telegram: 20 a minute)
+    per_group_rate: float | None = None
     clock: Callable[[], float] = time.monotonic
     paused_until: float = 0.0
     _global: TokenBucket | None = None
@@ -76,10 +97,39 @@ class ChannelLimits:
     def _chat(self, chat: str) -> TokenBucket:
         bucket = self._chats.get(chat)
         if bucket is None:
-            bucket = self._chats[chat] = TokenBucket(self.per_chat_rate, self.per_chat_burst)
+            group = self.per_group_rate is not None and chat.startswith("-")
+            rate = self.per_group_rate if group and self.per_group_rate is not None else self.per_chat_rate
+            bucket = self._chats[chat] = TokenBucket(rate, self.per_chat_burst)
         return bucket
+
+    def overall_delay(self) -> float:
+        """Seconds the whole channel must wait (a pause, the overall rate)."""
+        now = self.clock()
+        assert self._global is not None
+        return max(self.paused_until - now, self._global.delay(now), 0.0)
 
     def _forget_idle(self, now: float) -> None:
         for chat, bucket in list(self._chats.items()):
             if now - bucket.stamp > bucket.capacity / bucket.rate:
                 del self._chats[chat]
+
+
+class LocalLimits:
+    """`Limits` kept in this process: right for one process (SQLite)."""
+
+    def __init__(self, limits: Mapping[str, ChannelLimits]) -> None:
+        self.limits = dict(limits)
+
+    async def reserve(self, channel: str, chat: str) -> tuple[float, bool]:
+        limits = self.limits[channel]
+        overall = limits.overall_delay()
+        if overall > 0:
+            return overall, True
+        wait = limits.delay(chat)
+        if wait > 0:
+            return wait, False
+        limits.take(chat)
+        return 0.0, False
+
+    async def pause(self, channel: str, seconds: float) -> None:
+        self.limits[channel].pause(seconds)

@@ -1,6 +1,8 @@
 """Drains the outbox: one FIFO per chat, a heap of chats by when they may send
-next, the channel's rate limits, 429 pauses, retries with backoff, and the
-message marked SENDING before and SENT after the call (nothing lost)."""
+next, the channel's rate limits (shared by all processes on Redis), 429
+pauses, retries with backoff, and the message claimed (SENDING, by this
+process) before and marked SENT after the call: nothing lost, and a mark that
+fails is retried, never the send."""
 
 from __future__ import annotations
 
@@ -14,13 +16,16 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from bot.ratelimit import ChannelLimits
+from bot.ratelimit import ChannelLimits, Limits, LocalLimits
 from bot.rendering import Renderer
+from bot.undelivered import NOT_DELIVERED, no_channel, not_sent_note
 from dialogs.model import OutboxMessage, OutboxStatus, TranscriptEntry
 from dialogs.ports import Channel, Clock, SendResult, Store
 
 log = logging.getLogger(__name__)
 Key = tuple[str, str]
+#: longest wait between two tries to mark a sent message (seconds)
+MARK_RETRY_MAX = 5.0
 
 
 @dataclass
@@ -38,7 +43,7 @@ class Sender:
         store: Store,
         channels: dict[str, Channel],
         renderer: Renderer,
-        limits: dict[str, ChannelLimits],
+        limits: Limits | dict[str, ChannelLimits],
         clock: Clock,
         *,
         on_unreachable: Callable[[str], Awaitable[None]] | None = None,
@@ -46,7 +51,8 @@ class Sender:
         concurrency: int = 16,
     ) -> None:
         self.store, self.channels, self.renderer = store, channels, renderer
-        self.limits, self.clock = limits, clock
+        self.limits: Limits = LocalLimits(limits) if isinstance(limits, dict) else limits
+        self.clock = clock
         self.on_unreachable = on_unreachable
         self.max_attempts = max_attempts
         self.stats = SenderStats()
@@ -67,10 +73,8 @@ class Sender:
     async def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
         for message in messages:
             if not message.channel or not message.address or message.channel not in self.channels:
-                message.status = OutboxStatus.HELD
-                message.error = "no reachable channel for this buyer yet"
                 self.stats.held += 1
-                await self.store.update_outbox(message)
+                await self._finish(message, OutboxStatus.HELD, no_channel(message))
                 continue
             key = (message.channel, message.address)
             queue = self._queues.setdefault(key, deque())
@@ -81,12 +85,23 @@ class Sender:
         self._wake.set()
 
     async def recover(self) -> None:
-        """After a restart: everything not yet confirmed sent goes out again."""
-        pending = await self.store.pending_outbox(limit=1_000_000)
-        uncertain = [m.id for m in pending if m.status is OutboxStatus.SENDING]
-        if uncertain:
-            log.warning("resending %d message(s) whose delivery was cut off by a crash", len(uncertain))
-        await self.enqueue(pending)
+        """At start-up: what this process left unsent before a restart, and
+        what processes that are gone left, goes out (`sweep`)."""
+        await self.sweep(mine_too=True)
+
+    async def sweep(self, mine_too: bool = False) -> int:
+        """Take over the messages of processes that are gone (every process
+        does this periodically): those they were sending when they stopped
+        are sent again (a double is possible only for one whose call was in
+        flight), those still waiting simply go out. Returns how many."""
+        taken = await self.store.take_outbox(mine_too)
+        cut_off = sum(1 for m in taken if m.status is OutboxStatus.SENDING)
+        if cut_off:
+            log.warning("resending %d message(s) whose delivery was cut off by a crash", cut_off)
+        if len(taken) > cut_off:
+            log.info("taking over %d unsent message(s) of a process that stopped", len(taken) - cut_off)
+        await self.enqueue(taken)
+        return len(taken)
 
     async def drained(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self._idle.wait(), timeout)
@@ -101,23 +116,37 @@ class Sender:
                 await self._wake.wait()
                 continue
             ready, _, key = self._heap[0]
-            now = time.monotonic()
-            wait = max(ready - now, self.limits[key[0]].delay(key[1]))
+            wait = ready - time.monotonic()
             if wait > 0:
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                await self._sleep(wait)
                 continue
             heapq.heappop(self._heap)
             self._scheduled.discard(key)
             if key in self._busy or not self._queues.get(key):
                 continue
+            try:
+                wait, everyone = await self.limits.reserve(key[0], key[1])
+            except Exception as exc:  # e.g. Redis restarting: try again soon
+                log.warning("rate limit check failed: %r", exc)
+                wait, everyone = 1.0, True
+            if wait > 0:
+                if everyone:  # the channel's rate, or a 429: nobody sends meanwhile, the order kept
+                    self._schedule(key, ready)
+                    await self._sleep(wait)
+                else:
+                    self._schedule(key, time.monotonic() + wait)
+                continue
             await self._slots.acquire()
-            self.limits[key[0]].take(key[1])
             self._busy.add(key)
             task = asyncio.create_task(self._send_head(key))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait `seconds`, or less when new work comes (enqueue, a send done)."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
 
     def _schedule(self, key: Key, at: float) -> None:
         if key in self._scheduled or key in self._busy:
@@ -176,9 +205,25 @@ class Sender:
                 name=str(message.context.get("agent_name", "")),
             )  # fmt: skip
             message.status, message.error = OutboxStatus.SENT, None
-            await self.store.finish_outbox(message, [entry])  # one transaction
+            await self._mark_sent(message, entry)
             return None
         return await self._failed(message, result)
+
+    async def _mark_sent(self, message: OutboxMessage, entry: TranscriptEntry) -> None:
+        """The platform took the message: mark it SENT (with its transcript
+        entry, one transaction). When the store fails (Redis restarting),
+        retry the mark, never the send: meanwhile the message stays claimed
+        by this live process, so no other sends it. Only if this process dies
+        before a mark goes through is it sent again (by whoever sweeps it)."""
+        delay = 0.1
+        while True:
+            try:
+                await self.store.finish_outbox(message, [entry])
+                return
+            except Exception as exc:
+                log.warning("marking %s sent failed, retrying the mark in %.1f s: %r", message.id, delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MARK_RETRY_MAX)
 
     async def _failed(self, message: OutboxMessage, result: SendResult) -> float | None:
         if result.held:
@@ -194,7 +239,7 @@ class Sender:
             return None
         if result.retry_after is not None:
             self.stats.rate_limited += 1
-            self.limits[str(message.channel)].pause(result.retry_after)
+            await self.limits.pause(str(message.channel), result.retry_after)
             message.attempts -= 1  # a 429 is the platform's pacing, not a failure
             await self._finish(message, OutboxStatus.PENDING, result.error)
             return time.monotonic() + result.retry_after
@@ -209,6 +254,9 @@ class Sender:
 
     async def _finish(self, message: OutboxMessage, status: OutboxStatus, error: str | None) -> None:
         message.status, message.error = status, error
+        if status in NOT_DELIVERED:  # shown on the order, in the transcript, on the card, in the log
+            await self.store.finish_outbox(message, [not_sent_note(message, self.clock.now())])
+            return
         await self.store.update_outbox(message)
 
     async def close(self) -> None:

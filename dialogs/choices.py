@@ -104,6 +104,15 @@ ORDINALS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
     "pt": (("primeir*",), ("segund*",), ("terceir*",)),
     "fr": (("premier*", "1er", "1ere"), ("deuxieme", "second*", "2e", "2eme"), ("troisieme", "3e", "3eme")),
 }
+# Words that may stand beside an ordinal in a bare answer ("the second one, please").
+ORDINAL_COMPANIONS: Final = frozenset(
+    {
+        "the", "one", "option", "button", "please", "pls", "i", "want", "take", "ok", "вариант", "кнопка",
+        "пожалуйста", "давайте", "el", "la", "lo", "uno", "una", "opcion", "boton", "quiero", "porfa", "por",
+        "favor", "o", "a", "um", "uma", "opcao", "botao", "quero", "le", "l", "bouton", "svp", "je", "veux",
+        "prends"
+    }
+)
 # fmt: on
 
 _NUMBER = re.compile(r"^\s*(?:#|№|n[°º]?)?\s*(\d)\s*[.)]?\s*$", re.IGNORECASE)
@@ -147,7 +156,9 @@ def exact_choice(text: str, language: str | None, buttons: Sequence[dict[str, An
     if len(tokens) <= SHORT_ANSWER_TOKENS:
         for lang in _languages(language):
             for index, pattern in enumerate(_ORDINAL_PATTERNS[lang][: len(buttons)]):
-                if pattern is not None and pattern.search(line):
+                found = pattern.search(line) if pattern is not None else None
+                rest = (line[: found.start()] + line[found.end() :]).split() if found else []
+                if found and ORDINAL_COMPANIONS.issuperset(rest):  # "wait a second" is not the second button
                     return str(buttons[index]["action"])
     for button in buttons:
         label = " ".join(t for clause in clauses(str(button.get("label") or "")) for t in clause)

@@ -16,6 +16,7 @@ from dialogs.conversation import react_to_agent, react_to_buyer
 from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
 from dialogs.guide_rules import on_event as guide_rules_on_event
 from dialogs.handoff import hand_off
+from dialogs.held import RELEASE, hold, min_gap_due, release, why_not_now
 from dialogs.model import (
     Cancel,
     Commit,
@@ -104,26 +105,13 @@ class DialogEngine:
                     results[n] = exc
         return [results[n] for n in range(len(inbounds))]
 
-    def prepare(self, inbound: Inbound, loaded: Loaded) -> Commit | None:
-        """A due follow-up's turn decided ahead of time, as of its due instant,
-        from `loaded` (read without the lock): what `handle` will commit at
-        that instant if the conversation is still as loaded (the store checks
-        that when it writes it, `Store.commit_prepared`). None when there is
-        nothing to prepare (not a follow-up, no conversation, a stale timer)."""
-        conversation, _, timer = loaded
-        if inbound.trigger != "follow_up_due" or conversation is None or timer is None:
-            return None
-        if timer.due_at.isoformat() != inbound.payload["due_at"]:
-            return None
-        return self._decide_loaded(inbound, loaded, now=timer.due_at)
-
-    def _decide_loaded(self, inbound: Inbound, loaded: Loaded, now: datetime | None = None) -> Commit:
+    def _decide_loaded(self, inbound: Inbound, loaded: Loaded) -> Commit:
         conversation, order, timer = loaded
         timer_current = True
         if inbound.trigger == "follow_up_due":
             timer_current = timer is not None and timer.due_at.isoformat() == inbound.payload["due_at"]
         was_placed = order is not None and order.placed_at is not None
-        change = self.decide(conversation, order, inbound, timer_current=timer_current, now=now)
+        change = self.decide(conversation, order, inbound, timer_current=timer_current)
         # folded into the commit's transaction: the binding (most recent first)
         # and, when this turn placed the order, its link token (kept if it has one)
         conv = change.conversation
@@ -230,6 +218,9 @@ class DialogEngine:
             log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
             return
         turn.cancel(name)
+        if name == RELEASE:
+            release(turn)
+            return
         if name in INTERNAL_TIMERS:  # seller work: whoever owns the chat
             protection_due(turn)
             return
@@ -242,11 +233,23 @@ class DialogEngine:
     # -- intents to records -----------------------------------------------
     def _materialise(self, turn: Turn, change: Commit) -> None:
         conversation, inbound = turn.conversation, turn.inbound
+        sending: set[int] = set()
+        for say in [i for i in turn.intents if isinstance(i, Say)]:
+            why = why_not_now(turn, say)
+            if why is None:
+                sending.add(id(say))
+            else:  # held for the person who owns the chat, or for the buyer's morning
+                hold(turn, change, say, why)
+        # the gap is between follow-up steps (not after a reply or an event's news)
+        step_said = bool(sending) and inbound.trigger == "follow_up_due"
+        if step_said:
+            conversation.memory["last_step_at"] = turn.now.isoformat()
         for intent in turn.intents:
             if isinstance(intent, Say):
-                change.outbox.append(self._message(turn, intent, len(change.outbox)))
+                if id(intent) in sending:
+                    change.outbox.append(self._message(turn, intent, len(change.outbox)))
             elif isinstance(intent, Schedule):
-                due = self._due(turn, intent)
+                due = self._due(turn, intent, step_said)
                 change.timers_set = [t for t in change.timers_set if t.name != intent.name]
                 change.timers_set.append(Timer(conversation.id, intent.name, due))
                 if intent.name in change.timers_cancelled:
@@ -287,12 +290,14 @@ class DialogEngine:
             address=conversation.address,
         )
 
-    def _due(self, turn: Turn, schedule: Schedule) -> datetime:
+    def _due(self, turn: Turn, schedule: Schedule, said_now: bool) -> datetime:
         """Internal work runs at any hour; a buyer message waits for the
-        buyer's morning, or, when it must precede a deadline, moves earlier."""
+        buyer's morning, or, when it must precede a deadline, moves earlier;
+        an ordinary follow-up also keeps the policy's gap after the last message."""
         policy, tz = self.policy, turn.buyer_tz
         if schedule.internal:
             return schedule.due_at
         if schedule.urgent:
             return advance_before_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end, turn.now)
-        return postpone_for_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end)
+        due = min_gap_due(turn, schedule.due_at, said_now)
+        return postpone_for_quiet_hours(due, tz, policy.quiet_start, policy.quiet_end)

@@ -165,10 +165,12 @@ def build_report(*paths: str | Path) -> str:
         part = ev.subset(_in_split(split))
         if part.examples:
             part_long = part.subset(lambda e: e.long)
-            lines.append(
-                f"| {split}: {note} | {len(part.examples)} | {part.accuracy(part.given):.3f} | "
-                f"{part_long.accuracy(part_long.given):.3f} (n={len(part_long.examples)}) |"
+            long = (
+                f"{part_long.accuracy(part_long.given):.3f} (n={len(part_long.examples)})"
+                if part_long.examples
+                else "-"
             )
+            lines.append(f"| {split}: {note} | {len(part.examples)} | {part.accuracy(part.given):.3f} | {long} |")
     lines.append("")
     lines += _set_section("Training set (every split but the held-out ones)", training, misses=True)
     for split in HELD_OUT:

@@ -23,6 +23,15 @@ from dialogs.model import (
 Loaded = tuple[Conversation | None, Order | None, Timer | None]
 
 
+#: how the source id of a fired follow-up's Inbound starts
+TIMER_SOURCE = "timer:"
+
+
+class FencedOut(RuntimeError):
+    """A fired follow-up's commit was refused: this process no longer holds
+    the scheduler lease (another fires follow-ups now). Nothing was written."""
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
@@ -33,6 +42,10 @@ class SystemClock:
 
 
 class Inbox(Protocol):
+    async def take_inbound(self, mine_too: bool) -> list[Inbound]:
+        """Accepted, unhandled inputs whose process is gone (with `mine_too`,
+        this process's own too: after a restart), now this process's."""
+
     async def accept(self, inbound: Inbound) -> bool:
         """Durably record `inbound`; False (and nothing written) when its
         source_id was accepted before, processed or not."""
@@ -72,27 +85,15 @@ class ConversationStore(Protocol):
 
     async def conversations(self) -> list[Conversation]: ...
 
-    async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
-        """`load_many` without any lock, each with an opaque version of what
-        was read (for `prepare_commit`)."""
-
-    def prepare_commit(self, change: Commit, version: object) -> object:
-        """Encode `change` now, to be written later by `commit_prepared` only
-        if its conversation (and order) is still the `version` it was decided
-        from. No I/O; the result is opaque."""
-
-    async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
-        """Write the prepared commits (of different conversations) whose
-        conversation is unchanged since its version was read and not locked
-        right now, as `commit_many` would, each checked in the transaction
-        that writes it (a store may use several); the others are not written
-        at all. Per prepared commit: True when written. An error means the
-        outcome is unknown: a write may have gone through all the same."""
-
 
 class Outbox(Protocol):
     async def pending_outbox(self, limit: int = 1000) -> list[OutboxMessage]:
         """PENDING and SENDING messages, oldest first."""
+
+    async def take_outbox(self, mine_too: bool) -> list[OutboxMessage]:
+        """PENDING and SENDING messages whose process is gone (with
+        `mine_too`, this process's own too: after a restart), now claimed by
+        this one (`claim_outbox` refuses another live process's message)."""
 
     async def get_outbox(self, message_id: str) -> OutboxMessage | None: ...
 
@@ -116,6 +117,11 @@ class Outbox(Protocol):
 class FollowUps(Protocol):
     async def timers(self) -> list[Timer]:
         """Every pending timer, soonest first."""
+
+    async def timers_due(self, until: datetime) -> list[Timer]:
+        """Pending timers due by `until`, soonest first."""
+
+    async def count_timers(self) -> int: ...
 
     async def timers_for(self, conversation_id: str) -> list[Timer]: ...
 

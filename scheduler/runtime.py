@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import heapq
 import logging
 import queue
 import threading
@@ -39,6 +38,7 @@ HAND_OVER = 256
 #: due times are rounded up to this (microseconds): one APScheduler job per slot
 QUANTUM_US = 1_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+CLEAR = "clear"
 ONE_US = timedelta(microseconds=1)
 
 
@@ -63,16 +63,19 @@ class FollowUpScheduler:
         self.loop = loop
         self.on_due = on_due
         self._store = MemoryJobStore()
-        #: committed timer changes waiting for the applier thread (None: stop)
-        self._changes: queue.SimpleQueue[tuple[list[Timer], list[str]] | None] = queue.SimpleQueue()
+        #: committed timer changes waiting for the applier thread (None: stop,
+        #: CLEAR: forget everything, on losing the lead)
+        self._changes: queue.SimpleQueue[tuple[list[Timer], list[str]] | str | None] = queue.SimpleQueue()
         self._applier: threading.Thread | None = None
         #: pending follow-ups: timer id -> (slot, timer), and the timers of each slot;
         #: guarded by `_index_lock` (never held while calling APScheduler)
         self._timers: dict[str, tuple[int, Timer]] = {}
         self._slots: dict[int, dict[str, Timer]] = {}
         self._index_lock = threading.Lock()
-        #: slots in due order, for `upcoming` (popped there; a slot may appear twice)
-        self._ahead: list[int] = []
+        #: handed over, maybe not handled yet: timer id -> due (see `feed`)
+        self._fired: dict[str, datetime] = {}
+        #: this process fires follow-ups (it holds the lead); a standby fires none
+        self.active = True
         #: fired on APScheduler's thread, waiting for the loop (see `_fire`)
         self._due: deque[Timer] = deque()
         self._wake_lock = threading.Lock()
@@ -107,6 +110,8 @@ class FollowUpScheduler:
         own thread holds while it submits a whole burst of due jobs (about
         0.8 s for 10,000 on 2 cores), and the loop must never wait for that."""
         timers_set, timers_cancelled = list(timers_set), list(timers_cancelled)
+        if not self.active:
+            return 0
         if self._applier is None:
             return self._apply_now(timers_set, timers_cancelled)
         self._changes.put((timers_set, timers_cancelled))
@@ -115,9 +120,61 @@ class FollowUpScheduler:
     def _apply_changes(self) -> None:
         while (change := self._changes.get()) is not None:
             try:
-                self._apply_now(*change)
+                if change == CLEAR:
+                    self._clear_now()
+                elif isinstance(change, tuple):
+                    self._apply_now(*change)
             except Exception:
                 log.exception("applying follow-up changes failed")
+
+    def feed(self, timers: Iterable[Timer], complete: bool = True) -> int:
+        """The follow-ups the store says are due soon (any process may have
+        set them): those this scheduler does not hold yet with that due time,
+        and has not fired with it, are set. `complete`: `timers` is all the
+        store holds in the window, so a fired timer missing from it was
+        handled (forgotten here). Returns how many were set."""
+        if not self.active:
+            return 0
+        timers = list(timers)
+        with self._index_lock:
+            held = self._timers
+            new = [
+                t
+                for t in timers
+                if (found := held.get(t.id)) is None or found[1].due_at != t.due_at
+                if self._fired.get(t.id) != t.due_at
+            ]
+            if complete and self._fired:
+                there = {t.id for t in timers}
+                for timer_id in [i for i in self._fired if i not in there]:
+                    del self._fired[timer_id]
+        if new:
+            self.apply(new, ())
+        return len(new)
+
+    def lead(self) -> None:
+        """This process now holds the lead: it fires what `feed` and `apply` give."""
+        self.active = True
+
+    def stand_by(self) -> None:
+        """The lead is lost: fire nothing more, at once, and forget every
+        follow-up (the next leader reads them from the store)."""
+        self.active = False
+        self._due.clear()
+        if self._applier is None:
+            self._clear_now()
+        else:
+            self._changes.put(CLEAR)
+
+    def _clear_now(self) -> None:
+        with self._index_lock:
+            slots = list(self._slots)
+            self._timers.clear()
+            self._slots.clear()
+            self._fired.clear()
+        for slot in slots:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job(f"slot:{slot}")
 
     def _apply_now(self, timers_set: Iterable[Timer], timers_cancelled: Iterable[str]) -> int:
         """Sets, then cancels, in the index; a slot that gains its first timer
@@ -134,7 +191,6 @@ class FollowUpScheduler:
                 if timers is None:
                     timers = self._slots[slot] = {}
                     added.append(slot)
-                    heapq.heappush(self._ahead, slot)
                 timers[timer.id] = timer
                 count += 1
             for timer_id in timers_cancelled:
@@ -173,8 +229,11 @@ class FollowUpScheduler:
             timers = self._slots.pop(slot, None)
             if not timers:
                 return
-            for timer_id in timers:
+            for timer_id, timer in timers.items():
                 del self._timers[timer_id]
+                self._fired[timer_id] = timer.due_at
+            if not self.active:
+                return
         self._due.extend(timers.values())
         with self._wake_lock:
             if self._wake_pending:
@@ -192,6 +251,9 @@ class FollowUpScheduler:
         with self._wake_lock:
             self._wake_pending = False
         for _ in range(min(HAND_OVER, len(self._due))):
+            if not self.active:
+                self._due.clear()
+                break
             timer = self._due.popleft()
             try:
                 self.on_due(timer)
@@ -203,20 +265,6 @@ class FollowUpScheduler:
                     return
                 self._wake_pending = True
             self.loop.call_soon(self._hand_over)
-
-    def upcoming(self, until: datetime) -> list[Timer]:
-        """The pending follow-ups due by `until` that no earlier call returned,
-        soonest first (callers prepare them ahead: `Runtime.prepare_ahead`).
-        They still fire as usual; one added to a slot already returned is not
-        returned."""
-        last = slot_of(until)
-        found: list[Timer] = []
-        with self._index_lock:
-            while self._ahead and self._ahead[0] <= last:
-                timers = self._slots.get(heapq.heappop(self._ahead))
-                if timers:
-                    found.extend(timers.values())
-        return found
 
     def pending(self) -> int:
         """Follow-ups waiting to come due (no lock: a dict's length)."""

@@ -72,20 +72,3 @@ async def test_a_slot_keeps_its_job_while_it_has_timers() -> None:
         assert scheduler.pending() == 0
     finally:
         scheduler.shutdown()
-
-
-async def test_upcoming_returns_what_comes_due_soonest_first_once() -> None:
-    scheduler = FollowUpScheduler(asyncio.get_running_loop(), lambda timer: None)
-    base = soon(3600)
-    at = [base + timedelta(seconds=s) for s in (0, 1, 2, 30)]
-    scheduler.start([Timer("c2", "nudge", at[1]), Timer("c1", "nudge", at[0]), Timer("c4", "nudge", at[3])])
-    try:
-        scheduler._apply_now([Timer("c3", "nudge", at[2]), Timer("c5", "nudge", at[2])], ["c5:nudge"])
-        assert scheduler.upcoming(at[0] - timedelta(seconds=1)) == []
-        assert [t.id for t in scheduler.upcoming(at[2])] == ["c1:nudge", "c2:nudge", "c3:nudge"], "c5 was cancelled"
-        assert scheduler.upcoming(at[2]) == [], "each once"
-        scheduler._apply_now([Timer("c1", "nudge", at[2] + timedelta(seconds=1))], [])  # moved: a new slot
-        assert [t.id for t in scheduler.upcoming(at[3])] == ["c1:nudge", "c4:nudge"]
-        assert scheduler.pending() == 4, "returned, still pending: they fire as usual"
-    finally:
-        scheduler.shutdown()

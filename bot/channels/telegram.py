@@ -43,16 +43,32 @@ class TelegramDoor:
         self.webhook = settings.telegram_mode == "webhook"
         self.router: APIRouter | None = webhook_router(self) if self.webhook else None
         self._task: asyncio.Task[None] | None = None
+        #: several processes on one store, polling: only the scheduler leader
+        #: polls (`lead`, `stand_by`); Telegram allows one getUpdates at a time
+        self.poll_when_leading = False
 
     async def start(self) -> None:
         self.replies.start()
-        intake = self._register_webhook() if self.webhook else self.poll()
-        self._task = asyncio.create_task(intake, name="telegram-intake")
+        if self.webhook or not self.poll_when_leading:
+            intake = self._register_webhook() if self.webhook else self.poll()
+            self._task = asyncio.create_task(intake, name="telegram-intake")
+
+    async def lead(self) -> None:
+        if self.poll_when_leading and (self._task is None or self._task.done()):
+            self._task = asyncio.create_task(self.poll(), name="telegram-intake")
+
+    async def stand_by(self) -> None:
+        if self.poll_when_leading:
+            await self._stop_intake()
+
+    async def _stop_intake(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await self._stop_intake()
         await self.replies.stop()
         if self._owns_bot:
             await self.bot.session.close()

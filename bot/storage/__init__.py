@@ -3,29 +3,7 @@ Redis; `open_store(url)` picks one from BUYERBOT_STORE_URL's scheme."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol, TypeVar
-
 from dialogs.ports import Store
-
-
-class _OfConversation(Protocol):
-    @property
-    def conversation_id(self) -> str: ...
-
-
-P = TypeVar("P", bound=_OfConversation)
-
-
-def own_prepared(prepared: Sequence[object], kind: type[P]) -> list[P]:
-    """`Store.commit_prepared`'s argument, checked: each made by this store's
-    `prepare_commit` (of type `kind`), one per conversation."""
-    items = [p for p in prepared if isinstance(p, kind)]
-    if len(items) != len(prepared):
-        raise TypeError("commit_prepared takes what this store's prepare_commit made")
-    if len({p.conversation_id for p in items}) != len(items):
-        raise ValueError("commit_prepared takes one commit per conversation")
-    return items
 
 
 async def open_store(url: str) -> Store:

@@ -8,69 +8,53 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import RedisError
 
-from bot.storage import codec, own_prepared
+from bot.ratelimit import ChannelLimits
+from bot.storage import codec
 from bot.storage.locks import LocalLocks
-from bot.storage.redis_batch import Coalescer, Command, exchange, pack_in_c
+from bot.storage.redis_batch import Coalescer, pack_in_c
+from bot.storage.redis_claims import RedisClaims
 from bot.storage.redis_keys import (
     ACCEPT,
-    CLAIM_OUTBOX,
     COMMIT,
-    FINISH_OUTBOX,
     RELEASE,
     SEP,
+    TAKE_LOCK,
     Keys,
 )
+from bot.storage.redis_limits import RedisLimits
+from bot.storage.redis_outbox import PENDING, RedisOutbox
+from bot.storage.redis_records import RedisRecords
 from dialogs.model import (
     Commit,
     Conversation,
     Inbound,
     Order,
     OutboxMessage,
-    OutboxStatus,
     Timer,
-    TranscriptEntry,
 )
-from dialogs.ports import Loaded
+from dialogs.ports import TIMER_SOURCE, FencedOut, Loaded
 
-PENDING = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 #: connections per store (process); more concurrent callers wait for one
 MAX_CONNECTIONS = 64
 #: longest wait for Redis to take or answer a round trip, seconds
 SOCKET_TIMEOUT = 30.0
 #: `commit_many` lets the loop run others after encoding this many changes
 ENCODE_SLICE = 16
-#: tries of a write of prepared commits that another client's write to one of
-#: their conversations (or locks) cut short; then they are refused
-PREPARED_TRIES = 3
-#: prepared commits per transaction: Redis (7.0) checks each key WATCHed
-#: against all those the connection watches already, so a transaction's
-#: check costs the square of its size (1,024 commits: ~60 % of their write)
-PREPARED_PER_TRANSACTION = 64
-#: those transactions in flight at once, per store (each holds a connection)
-PREPARED_CONNECTIONS = 4
 log = logging.getLogger(__name__)
 
 
 class StoreUnavailable(ConnectionError):
     """The storage backend cannot be reached."""
-
-
-def _raise_first(replies: Any) -> None:
-    """Raise the first error among `replies` (as `exchange` returns them)."""
-    for reply in replies if isinstance(replies, list) else ():
-        if isinstance(reply, Exception):
-            raise reply
 
 
 def _redact(url: str) -> str:
@@ -88,24 +72,7 @@ def _outbox_fields(m: OutboxMessage) -> tuple[str, str, bool, str, str]:
     return m.id, codec.encode_outbox(m), m.status in PENDING, m.channel_message_id or "", codec.encode_delivery(m)
 
 
-@dataclass(frozen=True)
-class _Prepared:
-    """A commit encoded ahead (`RedisStore.prepare_commit`): its writes as
-    plain commands, but for its outbox messages' (they need the sequence)."""
-
-    conversation_id: str
-    #: the conversation's value as read (with its order): the version
-    version: str
-    #: watched while checking: the conversation and its lock
-    watch: tuple[str, str]
-    #: written before the outbox messages, and after them
-    before: tuple[Command, ...]
-    after: tuple[Command, ...]
-    #: (list key, id, json, pending, channel message id, delivery state) each
-    outbox: tuple[tuple[str, str, str, bool, str, str], ...]
-
-
-class RedisStore:
+class RedisStore(RedisOutbox, RedisRecords, RedisClaims):
     """The `dialogs.ports.Store` on Redis (shared by several processes)."""
 
     def __init__(
@@ -119,10 +86,15 @@ class RedisStore:
         self._lock_ttl_ms = int(lock_ttl * 1000)
         #: concurrent single commands share round trips
         self._co = Coalescer(client)
-        self._prepared_slots = asyncio.Semaphore(PREPARED_CONNECTIONS)
         #: shared locks this process holds: conversation id -> (key, token, holding task)
         self._held: dict[str, tuple[str, str, asyncio.Task[Any] | None]] = {}
         self._closed = False
+        self._instance = secrets.token_hex(8)
+        #: this process, as owner of what it accepts and sends ("": no owners kept)
+        self.owner = ""
+        #: follow-ups' commits need the scheduler lease (`fencing`): the token we hold, if any
+        self.fencing = False
+        self.fence: str | None = None
         #: reopens the same data with `open_store`
         self.url = url
         self.prefix = prefix
@@ -152,6 +124,19 @@ class RedisStore:
         pack_in_c(pool)
         return cls(aioredis.Redis.from_pool(pool), url, prefix, timeout=connect_timeout)
 
+    @property
+    def _lock_token(self) -> str:
+        """What this process's conversation locks hold. The same for all of
+        them: within the process a conversation is held by one task at a
+        time (`LocalLocks`), so a lock in Redis holding it and not held here
+        is one whose SET's answer was lost (Redis restarting), or left by
+        this process before a restart: taken over, not waited out."""
+        return f"{self.owner}|lock" if self.owner else self._instance
+
+    def shared_limits(self, limits: Mapping[str, ChannelLimits]) -> RedisLimits:
+        """Rate limits shared by every process on this Redis."""
+        return RedisLimits(self._co, self._k, limits)
+
     async def ping(self) -> None:
         """Raise if Redis is unreachable; then bring data of older versions up to date."""
         try:
@@ -160,27 +145,6 @@ class RedisStore:
         except (RedisError, OSError, TimeoutError) as exc:
             raise StoreUnavailable(f"Redis at {_redact(self.url)} is unreachable: {exc!r}") from exc
         await self._upgrade_outbox()
-
-    async def _upgrade_outbox(self) -> None:
-        """Before the delivery fields had their own hash (`bb:os`) they lived
-        in the message body; a pending message without its entry could not be
-        claimed, so it gets one (taken from the body) at start-up."""
-        k = self._k
-        pending = await self._r.zrange(k.outbox_pending, 0, -1)
-        if not pending:
-            return
-        states = await self._r.hmget(k.outbox_state, pending)
-        missing = [message_id for message_id, state in zip(pending, states, strict=True) if state is None]
-        if not missing:
-            return
-        bodies = await self._r.hmget(k.outbox, missing)
-        async with self._r.pipeline(transaction=False) as pipe:
-            for message_id, body in zip(missing, bodies, strict=True):
-                if body is not None:
-                    message = codec.decode_outbox(body.partition("|")[2])
-                    pipe.hsetnx(k.outbox_state, message_id, codec.encode_delivery(message))
-            await pipe.execute()
-        log.info("outbox: %d pending message(s) of an older version brought up to date", len(missing))
 
     async def close(self) -> None:
         if not self._closed:
@@ -192,9 +156,9 @@ class RedisStore:
 
     async def accept(self, inbound: Inbound) -> bool:
         k = self._k
-        keys = [k.extra(inbound.conversation_id), k.inbox_seq, k.inbox_queue, k.inbox_data]
+        keys = [k.extra(inbound.conversation_id), k.inbox_seq, k.inbox_queue, k.inbox_data, k.inbox_owner]
         member = f"{inbound.conversation_id}{SEP}{inbound.source_id}"
-        args = [inbound.source_id, member, codec.encode_inbound(inbound)]
+        args = [inbound.source_id, member, codec.encode_inbound(inbound), self.owner]
         return bool(await self._co.call("EVAL", ACCEPT, len(keys), *keys, *args))
 
     async def pending_inbound(self, limit: int = 1000) -> list[Inbound]:
@@ -224,150 +188,22 @@ class RedisStore:
                 commands.append(("HGET", self._k.extra(conversation_id), f"t:{name}"))
         return commands
 
-    def _loaded(self, wanted: Sequence[tuple[str, str | None]], replies: Sequence[Any]) -> list[tuple[Loaded, object]]:
-        """The replies to `_load_commands(wanted)` decoded, each with its
-        version: the conversation's value as stored (with its order)."""
+    def _loaded(self, wanted: Sequence[tuple[str, str | None]], replies: Sequence[Any]) -> list[Loaded]:
+        """The replies to `_load_commands(wanted)` decoded."""
         found = iter(replies)
-        loaded: list[tuple[Loaded, object]] = []
+        loaded: list[Loaded] = []
         for conversation_id, name in wanted:
             stored = next(found)
             conv, order = self._decode(stored)
             timer = None
             if name is not None and (due := next(found)) is not None:
                 timer = Timer(conversation_id, name, codec.from_micros(int(due)))
-            loaded.append(((conv, order, timer), stored))
+            loaded.append((conv, order, timer))
         return loaded
 
     async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
-        return [loaded for loaded, _ in await self.load_versioned(wanted)]
-
-    async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
         wanted = list(wanted)
         return self._loaded(wanted, await self._co.call_many(self._load_commands(wanted)))
-
-    def prepare_commit(self, change: Commit, version: object) -> object:
-        """The writes of COMMIT (`redis_keys.COMMIT`) for a follow-up's
-        commit, as plain commands: its conversation is known (in the
-        conversation set), a follow-up never passes the inbox, holds no lock
-        and never places an order (no link token)."""
-        if not isinstance(version, str):
-            raise TypeError("a prepared commit needs the conversation as it was read")
-        if change.link_token is not None:
-            raise ValueError("a commit that places an order is not prepared")
-        k, conv = self._k, change.conversation
-        value = codec.encode_conversation(conv) + "\n"
-        # the order as given, or as stored
-        value += codec.encode_order(change.order) if change.order is not None else version.partition("\n")[2]
-        before: list[Command] = [("SET", k.conversation(conv.id), value)]
-        if change.timers_cancelled:
-            before.append(("HDEL", k.extra(conv.id), *(f"t:{name}" for name in change.timers_cancelled)))
-            before.append(("ZREM", k.timers, *(f"{conv.id}{SEP}{name}" for name in change.timers_cancelled)))
-        fields: dict[str, list[Any]] = {k.extra(conv.id): [f"s:{change.inbound_source_id}", ""]}
-        scored: list[Any] = []
-        for timer in change.timers_set:
-            due = codec.to_micros(timer.due_at)
-            fields.setdefault(k.extra(timer.conversation_id), []).extend([f"t:{timer.name}", due])
-            scored += [due, f"{timer.conversation_id}{SEP}{timer.name}"]
-        if scored:
-            before.append(("ZADD", k.timers, *scored))
-        before += [("HSET", key, *pairs) for key, pairs in fields.items()]
-        after: list[Command] = [
-            ("RPUSH", k.transcript(entry.conversation_id), codec.encode_entry(entry)) for entry in change.transcript
-        ]
-        if change.tasks:
-            after.append(("RPUSH", k.tasks, *(codec.dumps(task) for task in change.tasks)))
-        if change.bind and conv.channel and conv.address:
-            binding = k.bindings(conv.channel, conv.address)
-            after += [("LREM", binding, 0, conv.id), ("LPUSH", binding, conv.id)]
-        outbox = tuple((k.outbox_of(m.conversation_id), *_outbox_fields(m)) for m in change.outbox)
-        watch = (k.conversation(conv.id), k.lock(conv.id))
-        return _Prepared(conv.id, version, watch, tuple(before), tuple(after), outbox)
-
-    async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
-        """Transactions (MULTI/EXEC) of plain commands, PREPARED_PER_TRANSACTION
-        commits each (a script's arguments cost Redis several times more:
-        each becomes a Lua string), checked under WATCH: a commit goes in
-        when its conversation's value is still its version and its lock is
-        free; a write by anyone else to a watched key before EXEC cancels the
-        transaction, and its check runs again (PREPARED_TRIES times, then the
-        rest are refused). Messages already in the outbox are not added
-        again, as COMMIT does. A transaction that fails counts as refused
-        (decided again: the source marks what was written, if anything);
-        when all fail, the error is raised."""
-        items = own_prepared(prepared, _Prepared)
-        chunks = [items[at : at + PREPARED_PER_TRANSACTION] for at in range(0, len(items), PREPARED_PER_TRANSACTION)]
-        results = await asyncio.gather(*(self._write_chunk(chunk) for chunk in chunks), return_exceptions=True)
-        failed = [r for r in results if isinstance(r, BaseException)]
-        if failed and (len(failed) == len(results) or not all(isinstance(r, Exception) for r in failed)):
-            raise failed[0]
-        if failed:
-            log.warning("%d of %d transaction(s) of prepared commits failed: %r", len(failed), len(results), failed[0])
-        return [
-            ok
-            for chunk, result in zip(chunks, results, strict=True)
-            for ok in (result if isinstance(result, list) else [False] * len(chunk))
-        ]
-
-    async def _write_chunk(self, items: Sequence[_Prepared]) -> list[bool]:
-        async with self._prepared_slots:
-            for _ in range(PREPARED_TRIES):
-                result = await self._write_watched(items)
-                if result is not None:  # else cut short: check again
-                    return result
-        return [False] * len(items)
-
-    async def _write_watched(self, items: Sequence[_Prepared]) -> list[bool] | None:
-        """One try of `commit_prepared`: which were written, None when the
-        transaction was cut short (nothing written)."""
-        k = self._k
-        watched = [key for p in items for key in p.watch]
-        ids = [m[1] for p in items for m in p.outbox]
-        checks: list[Command] = [("WATCH", *watched), ("MGET", *watched)]
-        checks += [("HMGET", k.outbox, *ids), ("INCRBY", k.outbox_seq, len(ids))] if ids else []
-        pool = self._r.connection_pool
-        connection = await pool.get_connection()
-        try:
-            async with asyncio.timeout(SOCKET_TIMEOUT):
-                replies = await exchange(connection, checks)
-                _raise_first(replies)
-                values = replies[1]
-                ok = [values[2 * n] == p.version and values[2 * n + 1] is None for n, p in enumerate(items)]
-                if not any(ok):
-                    _raise_first(await exchange(connection, [("UNWATCH",)]))
-                    return ok
-                there = {i for i, found in zip(ids, replies[2], strict=True) if found is not None} if ids else set()
-                seq = int(replies[3]) - len(ids) if ids else 0
-                writes: list[Command] = [("MULTI",)]
-                for p, good in zip(items, ok, strict=True):
-                    if not good:
-                        continue
-                    writes += p.before
-                    for key, message_id, body, pending, channel_id, delivery in p.outbox:
-                        if message_id in there:
-                            continue
-                        seq += 1
-                        writes.append(("HSET", k.outbox, message_id, f"{seq}|{body}"))
-                        if pending:
-                            writes.append(("ZADD", k.outbox_pending, seq, message_id))
-                        if channel_id:
-                            writes.append(("HSET", k.outbox_channel_id, channel_id, message_id))
-                        writes += [("HSET", k.outbox_state, message_id, delivery), ("RPUSH", key, message_id)]
-                    writes += p.after
-                writes.append(("EXEC",))
-                replies = await exchange(connection, writes)
-        except BaseException:
-            await connection.disconnect()  # mid-exchange: its state is unknown
-            raise
-        finally:
-            await pool.release(connection)
-        _raise_first(replies[:-1])  # a command refused: EXEC answers EXECABORT, nothing ran
-        done = replies[-1]
-        if done is None:
-            return None
-        if isinstance(done, Exception):
-            raise done
-        _raise_first(done)  # a command failed inside: the rest was written (as in a script)
-        return ok
 
     @asynccontextmanager
     async def load_locked(self, wanted: Sequence[tuple[str, str | None]]) -> AsyncIterator[dict[str, Loaded]]:
@@ -381,11 +217,11 @@ class RedisStore:
                 if free:
                     free_ids = set(free)
                     tried = [
-                        (cid, name, self._k.lock(cid), secrets.token_hex(8)) for cid, name in wanted if cid in free_ids
+                        (cid, name, self._k.lock(cid), self._lock_token) for cid, name in wanted if cid in free_ids
                     ]
                     commands: list[tuple[Any, ...]] = []
                     for cid, name, key, token in tried:
-                        commands.append(("SET", key, token, "NX", "PX", self._lock_ttl_ms))
+                        commands.append(("EVAL", TAKE_LOCK, 1, key, token, self._lock_ttl_ms))
                         commands += self._load_commands([(cid, name)])
                     replies = iter(await self._co.call_many(commands))
                     for cid, name, key, token in tried:
@@ -393,7 +229,7 @@ class RedisStore:
                         reads = [next(replies) for _ in range(1 if name is None else 2)]
                         if got:
                             self._held[cid] = (key, token, asyncio.current_task())
-                            taken[cid] = self._loaded([(cid, name)], reads)[0][0]
+                            taken[cid] = self._loaded([(cid, name)], reads)[0]
                 yield taken
             finally:
                 await self._release_held(list(taken))
@@ -405,7 +241,10 @@ class RedisStore:
         """One COMMIT script per change, all in one MULTI/EXEC (shared with
         other callers' commits made at the same moment). Each script also
         releases the shared lock this process holds on its conversation:
-        nothing is left to protect once written."""
+        nothing is left to protect once written. A follow-up's commit made
+        while fencing without the lease, or refused by the lease's fencing
+        token (another process took it), raises `FencedOut`: nothing of the
+        change was written (give follow-ups their own `commit_many`)."""
         commands = []
         # only the holder's own commit releases a lock
         mine = [c.conversation.id for c in changes if self._holds(c.conversation.id)]
@@ -413,9 +252,13 @@ class RedisStore:
             if n and n % ENCODE_SLICE == 0:
                 await asyncio.sleep(0)  # encoding a burst's batch must not hold the loop
             commands.append(self._commit_command(change, release=change.conversation.id in mine))
-        await self._co.transact(commands)
-        for conversation_id in mine:
-            self._held.pop(conversation_id, None)
+        try:
+            replies = await self._co.transact(commands)
+        finally:
+            for conversation_id in mine:
+                self._held.pop(conversation_id, None)
+        if any(reply == 1 for reply in replies):
+            raise FencedOut("a follow-up's commit refused: this process no longer holds the scheduler lease")
 
     def _holds(self, conversation_id: str) -> bool:
         held = self._held.get(conversation_id)
@@ -428,6 +271,11 @@ class RedisStore:
         k, conv = self._k, change.conversation
         binding = k.bindings(conv.channel, conv.address) if change.bind and conv.channel and conv.address else None
         lock_key, lock_token = self._held[conv.id][:2] if release else (k.lock(conv.id), "")
+        fence = ""
+        if self.fencing and change.inbound_source_id.startswith(TIMER_SOURCE):
+            if self.fence is None:
+                raise FencedOut("a follow-up's commit without the scheduler lease")
+            fence = self.fence
         keys = k.commit_keys(conv.id, binding, lock_key)
         index = {keys[1]: 2}  # its own timers go to K[2]
 
@@ -446,7 +294,7 @@ class RedisStore:
             change.inbound_source_id, f"{conv.id}{SEP}{change.inbound_source_id}",
             change.link_token or "", order_id, "1" if binding else "0", lock_token,
             len(change.timers_cancelled), len(change.timers_set), len(change.outbox),
-            len(change.transcript), len(change.tasks),
+            len(change.transcript), len(change.tasks), fence, self.owner,
         ]  # fmt: skip
         args += change.timers_cancelled
         for timer in change.timers_set:
@@ -471,9 +319,9 @@ class RedisStore:
     @asynccontextmanager
     async def lock(self, conversation_id: str) -> AsyncIterator[None]:
         async with self._local.hold(conversation_id):
-            key, token = self._k.lock(conversation_id), secrets.token_hex(8)
+            key, token = self._k.lock(conversation_id), self._lock_token
             delay = 0.002
-            while not await self._co.call("SET", key, token, "NX", "PX", self._lock_ttl_ms):
+            while not await self._co.call("EVAL", TAKE_LOCK, 1, key, token, self._lock_ttl_ms):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 0.05)
             self._held[conversation_id] = (key, token, asyncio.current_task())
@@ -499,135 +347,3 @@ class RedisStore:
                 pipe.get(self._k.conversation(conversation_id))
             found = await pipe.execute()
         return [conv for conv, _ in map(self._decode, found) if conv is not None]
-
-    # -- Outbox --------------------------------------------------------------
-
-    async def _outbox_many(self, ids: Sequence[str]) -> list[OutboxMessage]:
-        if not ids:
-            return []
-        k = self._k
-        bodies, states = await self._co.call_many([("HMGET", k.outbox, *ids), ("HMGET", k.outbox_state, *ids)])
-        return [self._outbox(body, state) for body, state in zip(bodies, states, strict=True) if body is not None]
-
-    @staticmethod
-    def _outbox(body: str, state: str | None) -> OutboxMessage:
-        message = codec.decode_outbox(body.partition("|")[2])
-        return codec.apply_delivery(message, state) if state is not None else message
-
-    async def pending_outbox(self, limit: int = 1000) -> list[OutboxMessage]:
-        return await self._outbox_many(await self._r.zrange(self._k.outbox_pending, 0, limit - 1))
-
-    async def get_outbox(self, message_id: str) -> OutboxMessage | None:
-        found = await self._outbox_many([message_id])
-        return found[0] if found else None
-
-    async def update_outbox(self, message: OutboxMessage) -> None:
-        await self.finish_outbox(message)
-
-    async def finish_outbox(self, message: OutboxMessage, transcript: Sequence[TranscriptEntry] = ()) -> None:
-        """One script: only the delivery fields change (they are kept apart from the body)."""
-        k = self._k
-        keys = [k.outbox, k.outbox_state, k.outbox_pending, k.outbox_channel_id]
-        keys += [k.transcript(entry.conversation_id) for entry in transcript]
-        pending = "1" if message.status in PENDING else "0"
-        args = [message.id, codec.encode_delivery(message), pending, message.channel_message_id or ""]
-        args += [codec.encode_entry(entry) for entry in transcript]
-        try:
-            await self._co.call("EVAL", FINISH_OUTBOX, len(keys), *keys, *args)
-        except ResponseError as exc:
-            if "no outbox message" in str(exc):
-                raise KeyError(f"no outbox message {message.id!r}") from None
-            raise
-
-    async def claim_outbox(self, message_id: str) -> OutboxMessage | None:
-        # one script: a message is delivered by one sender
-        k = self._k
-        found = await self._co.call("EVAL", CLAIM_OUTBOX, 2, k.outbox_state, k.outbox, message_id)
-        if not found:
-            return None
-        body, state = found
-        return self._outbox(body, state)
-
-    async def outbox_for(self, conversation_id: str) -> list[OutboxMessage]:
-        return await self._outbox_many(await self._r.lrange(self._k.outbox_of(conversation_id), 0, -1))
-
-    async def find_outbox_by_channel_id(self, channel_message_id: str) -> OutboxMessage | None:
-        message_id = await self._co.call("HGET", self._k.outbox_channel_id, channel_message_id)
-        return await self.get_outbox(message_id) if message_id else None
-
-    # -- Follow-ups ----------------------------------------------------------
-
-    async def timers(self) -> list[Timer]:
-        found = await self._r.zrange(self._k.timers, 0, -1, withscores=True)
-        timers = []
-        for member, score in found:
-            conversation_id, _, name = member.partition(SEP)
-            timers.append(Timer(conversation_id, name, codec.from_micros(int(score))))
-        return timers
-
-    async def timers_for(self, conversation_id: str) -> list[Timer]:
-        found = await self._r.hgetall(self._k.extra(conversation_id))
-        timers = [
-            Timer(conversation_id, field[2:], codec.from_micros(int(value)))
-            for field, value in found.items()
-            if field.startswith("t:")
-        ]
-        return sorted(timers, key=lambda t: (t.due_at, t.name))
-
-    async def get_timer(self, conversation_id: str, name: str) -> Timer | None:
-        due = await self._r.hget(self._k.extra(conversation_id), f"t:{name}")
-        return Timer(conversation_id, name, codec.from_micros(int(due))) if due is not None else None
-
-    # -- Transcript ----------------------------------------------------------
-
-    def _append(self, pipe: Any, entries: Sequence[TranscriptEntry]) -> None:
-        by_conversation: dict[str, list[str]] = {}
-        for entry in entries:
-            by_conversation.setdefault(entry.conversation_id, []).append(codec.encode_entry(entry))
-        for conversation_id, texts in by_conversation.items():
-            pipe.rpush(self._k.transcript(conversation_id), *texts)
-
-    async def append_transcript(self, entries: Sequence[TranscriptEntry]) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            self._append(pipe, entries)
-            await pipe.execute()
-
-    async def transcript(self, conversation_id: str, after: int = 0) -> list[tuple[int, TranscriptEntry]]:
-        found = await self._r.lrange(self._k.transcript(conversation_id), max(after, 0), -1)
-        start = max(after, 0) + 1
-        return [(start + i, codec.decode_entry(conversation_id, text)) for i, text in enumerate(found)]
-
-    # -- Bindings ------------------------------------------------------------
-
-    async def put_link_token(self, token: str, order_id: str) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            pipe.hset(self._k.tokens, token, order_id)
-            pipe.hset(self._k.order_tokens, order_id, token)
-            await pipe.execute()
-
-    async def order_for_token(self, token: str) -> str | None:
-        found: str | None = await self._co.call("HGET", self._k.tokens, token)
-        return found
-
-    async def token_for_order(self, order_id: str) -> str | None:
-        found: str | None = await self._r.hget(self._k.order_tokens, order_id)
-        return found
-
-    async def bind(self, channel: str, address: str, conversation_id: str) -> None:
-        async with self._r.pipeline(transaction=True) as pipe:
-            self._bind(pipe, channel, address, conversation_id)
-            await pipe.execute()
-
-    def _bind(self, pipe: Any, channel: str, address: str, conversation_id: str) -> None:
-        key = self._k.bindings(channel, address)
-        pipe.lrem(key, 0, conversation_id)
-        pipe.lpush(key, conversation_id)
-
-    async def bound(self, channel: str, address: str) -> list[str]:
-        found: list[str] = await self._co.call("LRANGE", self._k.bindings(channel, address), 0, -1)
-        return found
-
-    # -- Tasks ---------------------------------------------------------------
-
-    async def tasks(self) -> list[dict[str, Any]]:
-        return [codec.loads(text) for text in await self._r.lrange(self._k.tasks, 0, -1)]

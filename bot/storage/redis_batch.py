@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import hiredis
-from redis.exceptions import DataError, NoScriptError, ResponseError
+from redis.exceptions import DataError, NoScriptError
 
 Command = tuple[Any, ...]
 Queued = tuple[Sequence[Command], "asyncio.Future[list[Any]]"]
@@ -189,38 +189,3 @@ class Coalescer:
     async def close(self) -> None:
         if self._flushing:
             await asyncio.gather(*self._flushing, return_exceptions=True)
-
-
-try:  # the sentinel redis-py's hiredis reader answers when it needs more bytes
-    from redis._parsers.hiredis import NOT_ENOUGH_DATA as _MORE
-except ImportError:  # pragma: no cover - another redis-py layout: the slow path
-    _MORE = None
-
-
-async def exchange(connection: Any, commands: Sequence[Command]) -> list[Any]:
-    """Send `commands` in one write on `connection` (taken from the pool,
-    not shared meanwhile) and read their replies in order; a reply that is
-    an error comes back as the exception, not raised. The replies are taken
-    straight from the connection's hiredis reader: redis-py's
-    `read_response` costs ~8 us a reply (its timeout and checks), and a
-    transaction of a burst's writes answers QUEUED some ten thousand times.
-    Without that reader (another parser or redis-py layout) it reads them
-    the usual way. The caller bounds the whole exchange with a timeout."""
-    await connection.send_packed_command(b"".join(hiredis.pack_command(tuple(c)) for c in commands), False)
-    parser = getattr(connection, "_parser", None)
-    reader = getattr(parser, "_reader", None)
-    replies: list[Any] = []
-    if parser is None or _MORE is None or not isinstance(reader, hiredis.Reader):
-        for _ in commands:
-            try:
-                replies.append(await connection.read_response())
-            except ResponseError as exc:
-                replies.append(exc)
-        return replies
-    while len(replies) < len(commands):
-        reply = reader.gets()
-        if reply is _MORE:
-            await parser.read_from_socket()
-        else:
-            replies.append(reply)
-    return replies

@@ -9,11 +9,11 @@ import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.storage import codec, own_prepared
+from bot.storage import codec
 from bot.storage.locks import LocalLocks
 from bot.storage.sqlite_schema import Checkpointer, connect
 from dialogs.model import (
@@ -50,7 +50,7 @@ APPEND = (
     "INSERT INTO transcript (conversation_id, n, data) VALUES "
     "(?, (SELECT COALESCE(MAX(n), 0) + 1 FROM transcript WHERE conversation_id = ?), ?)"
 )
-#: a conversation's row: what decodes into it, and its version (`load_versioned`)
+#: a conversation's row: what decodes into it
 READ_CONVERSATION = "SELECT data, order_data FROM conversations WHERE id = ?"
 #: what a commit writes, in this order (`SqliteStore._rows` gives the parameters)
 COMMIT_STATEMENTS = (
@@ -67,16 +67,6 @@ COMMIT_STATEMENTS = (
     "INSERT INTO inbox (source_id, processed) VALUES (?, 1) "
     "ON CONFLICT (source_id) DO UPDATE SET processed = 1, data = NULL",
 )
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A commit encoded ahead (`SqliteStore.prepare_commit`)."""
-
-    conversation_id: str
-    #: the conversation's row (data, order data) it was decided from
-    version: object
-    rows: list[list[tuple[Any, ...]]]
 
 
 class SqliteStore:
@@ -245,10 +235,6 @@ class SqliteStore:
         return (None, None) if row is None else self._decode(row)
 
     async def load_many(self, wanted: Sequence[tuple[str, str | None]]) -> list[Loaded]:
-        return [loaded for loaded, _ in await self.load_versioned(wanted)]
-
-    async def load_versioned(self, wanted: Sequence[tuple[str, str | None]]) -> list[tuple[Loaded, object]]:
-        """The version is the conversation's row as stored (data, order data)."""
         wanted = list(wanted)
 
         def read(db: sqlite3.Connection) -> list[tuple[Any, Any]]:
@@ -264,10 +250,10 @@ class SqliteStore:
                 found.append((row.fetchone(), timer))
             return found
 
-        loaded: list[tuple[Loaded, object]] = []
+        loaded: list[Loaded] = []
         for row, timer in await self._run(read, batch=len(wanted) > BATCH_INLINE):
             conv, order = (None, None) if row is None else self._decode(row)
-            loaded.append(((conv, order, self._timer(timer) if timer else None), row))
+            loaded.append((conv, order, self._timer(timer) if timer else None))
         return loaded
 
     @staticmethod
@@ -287,32 +273,6 @@ class SqliteStore:
                 self._execute(db, one)
 
         await self._tx(write, batch=len(changes) > BATCH_INLINE)
-
-    def prepare_commit(self, change: Commit, version: object) -> object:
-        return _Prepared(change.conversation.id, version, self._rows(change))
-
-    async def commit_prepared(self, prepared: Sequence[object]) -> list[bool]:
-        """Locks taken without waiting (a held one means someone is deciding
-        from what may be the same version: refused), then in one transaction
-        each conversation's row compared with its version, and the rows of
-        those unchanged written like `commit_many`."""
-        items = own_prepared(prepared, _Prepared)
-        ids = [p.conversation_id for p in items]
-        if not items:
-            return []
-        async with self._locks.hold_free(ids) as free:
-            held = set(free)
-
-            def write(db: sqlite3.Connection) -> list[bool]:
-                written = [
-                    p.conversation_id in held
-                    and db.execute(READ_CONVERSATION, (p.conversation_id,)).fetchone() == p.version
-                    for p in items
-                ]
-                self._execute(db, self._merged([p.rows for p, ok in zip(items, written, strict=True) if ok]))
-                return written
-
-            return await self._tx(write, batch=len(items) > BATCH_INLINE)
 
     def _writer(self, change: Commit) -> Callable[[sqlite3.Connection], None]:
         """Encodes `change` now (on the loop); the returned function writes it
@@ -431,6 +391,23 @@ class SqliteStore:
     async def timers(self) -> list[Timer]:
         rows = await self._all("SELECT conversation_id, name, due_us FROM timers ORDER BY due_us, rowid")
         return [self._timer(row) for row in rows]
+
+    async def timers_due(self, until: datetime) -> list[Timer]:
+        def read(db: sqlite3.Connection) -> list[Any]:
+            sql = "SELECT conversation_id, name, due_us FROM timers WHERE due_us <= ? ORDER BY due_us, rowid"
+            return db.execute(sql, (codec.to_micros(until),)).fetchall()
+
+        return [self._timer(row) for row in await self._run(read, batch=True)]
+
+    async def count_timers(self) -> int:
+        return int((await self._one("SELECT COUNT(*) FROM timers"))[0])
+
+    #: one process on SQLite: whatever is pending is this process's to take at start-up
+    async def take_inbound(self, mine_too: bool) -> list[Inbound]:
+        return await self.pending_inbound(limit=1_000_000) if mine_too else []
+
+    async def take_outbox(self, mine_too: bool) -> list[OutboxMessage]:
+        return await self.pending_outbox(limit=1_000_000) if mine_too else []
 
     async def timers_for(self, conversation_id: str) -> list[Timer]:
         rows = await self._all(

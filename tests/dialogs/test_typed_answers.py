@@ -220,3 +220,9 @@ def test_an_alternative_is_chosen_by_its_title_number_or_ordinal(language: str, 
     bot.says(text)
     assert bot.tasks[-1]["kind"] == "replace_item", (language, text, bot.said[-1])
     assert bot.tasks[-1]["alternative"]["title"] == "Small kettle"
+
+
+def test_an_ordinal_inside_a_sentence_is_not_a_choice() -> None:
+    bot = at_offer("en")
+    bot.says("wait a second")
+    assert bot.state == "offer_made"

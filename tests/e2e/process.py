@@ -27,6 +27,8 @@ abandon_after = "3s"
 [quiet_hours]
 start = "00:00"
 end = "00:00"
+[follow_ups]
+min_gap = "0s"
 """
 
 
@@ -57,9 +59,20 @@ class BotProcess:
         self.log = tmp / "bot.log"
         self.url = f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20) -> BotProcess:
+    def start(self, timeout: float = 60) -> BotProcess:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> BotProcess:
+        """Start the process without waiting for it (several start at once)."""
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(self.command, cwd=self.tmp, env=self.env, stdout=log, stderr=log)
+        return self
+
+    def health(self) -> dict[str, Any]:
+        return dict(httpx.get(f"{self.url}/healthz", timeout=5).json())
+
+    def wait_ready(self, timeout: float = 60) -> BotProcess:
+        assert self.proc is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
