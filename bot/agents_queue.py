@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from bot.undelivered import held_back, undelivered
 from dialogs.calendar import WorkingHours, add_business_days, buyer_timezone, local_time_text
 from dialogs.model import Conversation, Order, Ownership, TranscriptEntry, parse_time
 from dialogs.policy import Policy
@@ -108,6 +109,8 @@ class QueueItem:
     now: datetime
     apologise: bool
     messages: list[TranscriptEntry] = field(default_factory=list)
+    #: held or failed messages of this conversation (bot/undelivered.py)
+    undelivered: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def waiting(self) -> timedelta:
@@ -147,6 +150,7 @@ async def queue_item(store: Store, rules: HandoffRules, conversation_id: str, no
         now=now,
         apologise=must_apologise(since, now, rules.hours),
         messages=shown,
+        undelivered=undelivered(await store.outbox_for(conversation.id)),
     )
 
 
@@ -224,6 +228,8 @@ def card_context(item: QueueItem, hours: WorkingHours) -> dict[str, Any]:
             {"at": local_time_text(m.at, tz, "en"), "author": m.author, "text": m.text} for m in item.messages
         ],
         "evidence": evidence_of(item),
+        "held_back": held_back(conversation),
+        "undelivered": item.undelivered,
         "deadlines": deadlines_of(order),
         "store_tz": str(tz),
     }

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from bot.ratelimit import ChannelLimits, Limits, LocalLimits
 from bot.rendering import Renderer
+from bot.undelivered import NOT_DELIVERED, no_channel, not_sent_note
 from dialogs.model import OutboxMessage, OutboxStatus, TranscriptEntry
 from dialogs.ports import Channel, Clock, SendResult, Store
 
@@ -72,10 +73,8 @@ class Sender:
     async def enqueue(self, messages: Iterable[OutboxMessage]) -> None:
         for message in messages:
             if not message.channel or not message.address or message.channel not in self.channels:
-                message.status = OutboxStatus.HELD
-                message.error = "no reachable channel for this buyer yet"
                 self.stats.held += 1
-                await self.store.update_outbox(message)
+                await self._finish(message, OutboxStatus.HELD, no_channel(message))
                 continue
             key = (message.channel, message.address)
             queue = self._queues.setdefault(key, deque())
@@ -255,6 +254,9 @@ class Sender:
 
     async def _finish(self, message: OutboxMessage, status: OutboxStatus, error: str | None) -> None:
         message.status, message.error = status, error
+        if status in NOT_DELIVERED:  # shown on the order, in the transcript, on the card, in the log
+            await self.store.finish_outbox(message, [not_sent_note(message, self.clock.now())])
+            return
         await self.store.update_outbox(message)
 
     async def close(self) -> None:

@@ -14,6 +14,7 @@ import yaml
 
 from bot.rendering import Renderer
 from bot.storage import open_store
+from bot.undelivered import no_channel
 from dialogs.engine import DialogEngine
 from dialogs.model import Inbound
 from dialogs.policy import Policy, format_duration, parse_duration, policy_from_dict
@@ -150,7 +151,13 @@ class _Run:
         for message in change.outbox if change else []:
             text = self.renderer.text(message.template, message.language, message.context, "webchat")
             labels = [b.get("label") or self.renderer.label(b["action"], message.language) for b in message.buttons]
-            self._print("bot", text, labels)
+            if not message.channel or not message.address:  # never reaches the buyer: say so
+                self._print("held", f"(not sent: {no_channel(message)})\n{text}", labels)
+            else:
+                self._print("bot", text, labels)
+        for entry in change.transcript if change else []:
+            if entry.author == "note" and entry.text.startswith("not sent ("):
+                self._print("note", entry.text)
         for task in change.tasks if change else []:
             self._print("task", ", ".join(f"{k}={v}" for k, v in task.items() if k not in ("at", "source_id")))
 
@@ -173,10 +180,20 @@ def describe_policy(policy: Policy) -> str:
             unpaid.offer_after,
         ),
         ("abandoned if still silent", unpaid.offer_after + unpaid.abandon_after),
+        (
+            "offer or last reminder if the buyer answered and went quiet",
+            unpaid.auto_close_after - unpaid.last_call_before,
+        ),
+        ("lost: the platform closes the unpaid order", unpaid.auto_close_after),
     ]
     out = ["Unpaid-order journey (from the moment the order is placed):"]
     out += [f"  +{format_duration(at):>6}  {label}" for label, at in rows]
-    out.append(f"Quiet hours (buyer's local time): {policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M}")
+    gentle = format_duration(unpaid.remind_after_answer)
+    out.append(f"  a buyer who answers and goes quiet: a gentle reminder {gentle} after the answer")
+    held = "wait for the morning" if policy.hold_event_messages else "go out at once"
+    out.append(f"Quiet hours (buyer's local time): {policy.quiet_start:%H:%M}-{policy.quiet_end:%H:%M}; "
+               f"event messages {held}")  # fmt: skip
+    out.append(f"Follow-up steps keep at least {format_duration(policy.min_gap)} apart")
     days = ",".join(("mon", "tue", "wed", "thu", "fri", "sat", "sun")[d] for d in sorted(policy.working_days))
     out.append(f"Working hours: {days} {policy.opens:%H:%M}-{policy.closes:%H:%M} {policy.store_timezone.key}")
     out += [

@@ -24,6 +24,7 @@ from dialogs.model import (
     Inbound,
     Order,
     Outbound,
+    Ownership,
     Say,
     Schedule,
     SellerTask,
@@ -52,6 +53,11 @@ class Turn:
         return buyer_timezone(self.order.buyer.country, self.order.buyer.timezone)
 
     @property
+    def owned(self) -> bool:
+        """A person owns the chat: nothing automatic goes out, timers wait."""
+        return self.conversation.ownership is not Ownership.BOT
+
+    @property
     def locale(self) -> Locale:
         """The buyer's locale for amounts, numbers and dates (language + country)."""
         return buyer_locale(self.conversation.language, self.order.buyer.country)
@@ -62,15 +68,22 @@ class Turn:
 
     def say(self, template: str, buttons: Sequence[Button | str] = (), **context: Any) -> None:
         made = tuple(b if isinstance(b, Button) else Button(action=b) for b in buttons)
-        self.intents.append(Say(template, {**self.base_context(), **context}, made))
+        self.intents.append(Say(template, {**self.base_context(), **context}, made, self.owned))
 
     def schedule(self, name: str, due_at: datetime, *, urgent: bool = False, internal: bool = False) -> None:
+        if self.owned:  # paused with the others until the hand-back
+            left = max((due_at - self.now).total_seconds(), 0.0)
+            self.conversation.memory.setdefault("paused_timers", {})[name] = left
+            return
         self.intents.append(Schedule(name, due_at, urgent, internal))
 
     def schedule_in(self, name: str, delay: timedelta, *, urgent: bool = False, internal: bool = False) -> None:
         self.schedule(name, self.now + delay, urgent=urgent, internal=internal)
 
     def cancel(self, *names: str) -> None:
+        paused = self.conversation.memory.get("paused_timers", {})
+        for name in names:
+            paused.pop(name, None)
         self.intents.extend(Cancel(name) for name in names)
 
     def hand_off(self, reason: str) -> None:
@@ -115,6 +128,9 @@ class Dialog:
     states: ClassVar[type[StrEnum]]
     initial: ClassVar[str]
     final: ClassVar[frozenset[str]]
+    #: states where the dialog's work is done (a late event may still move it):
+    #: with `final`, the ends every path must reach (tests/dialogs/test_dead_ends.py)
+    outcomes: ClassVar[frozenset[str]] = frozenset()
     transitions: ClassVar[list[dict[str, Any]]]
     model: ClassVar[type[DialogModel]]
     #: triggers that (re)start this dialog when it is not the active one
@@ -191,7 +207,7 @@ class Dialog:
                     guard = ",".join(str(c.func) for c in transition.conditions)
                     label = f"{trigger} [{guard}]" if guard else trigger
                     lines.append(f"    {source} --> {dest}: {label}")
-        lines.extend(f"    {state} --> [*]" for state in sorted(self.final))
+        lines.extend(f"    {state} --> [*]" for state in sorted(self.final | self.outcomes))
         return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from dialogs.base import Turn
 from dialogs.choices import exact_choice, loose_choice, step_buttons
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
+from dialogs.held import release
 from dialogs.intents import Intent, detect_language, match_intent, mentions_escalation_words
 from dialogs.link_requests import answer_link, attempts_exceeded, is_link_action, moves_by_number, request_link
 from dialogs.model import Button, Commit, Ownership, TranscriptEntry, supported_language
@@ -62,6 +63,7 @@ def react_to_buyer(engine: DialogEngine, turn: Turn, change: Commit) -> None:
     if conversation.ownership is not Ownership.BOT:
         buyer_wrote_while_waiting(turn)  # a person owns the chat: the bot stays quiet
         return
+    release(turn)  # what waited for the buyer's morning: they are awake
     if trigger == "button_pressed":
         _on_button(engine, turn)
     elif trigger == "buyer_message":

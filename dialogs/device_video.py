@@ -187,6 +187,7 @@ class DeviceVideoDialog(Dialog):
     states = DeviceState
     initial = S.AWAITING_EVIDENCE
     final = frozenset({S.CLOSED})
+    outcomes = frozenset({S.EVIDENCE_COMPLETE, S.ESCALATED})
     transitions = TRANSITIONS
     model = DeviceModel
     starts_on = ("aftersales_opened", "answered_not_working", "answered_damaged_item")

@@ -16,6 +16,7 @@ from dialogs.conversation import react_to_agent, react_to_buyer
 from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
 from dialogs.guide_rules import on_event as guide_rules_on_event
 from dialogs.handoff import hand_off
+from dialogs.held import RELEASE, hold, min_gap_due, release, why_not_now
 from dialogs.model import (
     Cancel,
     Commit,
@@ -217,6 +218,9 @@ class DialogEngine:
             log.info("stale follow-up %s of %s dropped", name, turn.conversation.id)
             return
         turn.cancel(name)
+        if name == RELEASE:
+            release(turn)
+            return
         if name in INTERNAL_TIMERS:  # seller work: whoever owns the chat
             protection_due(turn)
             return
@@ -229,11 +233,23 @@ class DialogEngine:
     # -- intents to records -----------------------------------------------
     def _materialise(self, turn: Turn, change: Commit) -> None:
         conversation, inbound = turn.conversation, turn.inbound
+        sending: set[int] = set()
+        for say in [i for i in turn.intents if isinstance(i, Say)]:
+            why = why_not_now(turn, say)
+            if why is None:
+                sending.add(id(say))
+            else:  # held for the person who owns the chat, or for the buyer's morning
+                hold(turn, change, say, why)
+        # the gap is between follow-up steps (not after a reply or an event's news)
+        step_said = bool(sending) and inbound.trigger == "follow_up_due"
+        if step_said:
+            conversation.memory["last_step_at"] = turn.now.isoformat()
         for intent in turn.intents:
             if isinstance(intent, Say):
-                change.outbox.append(self._message(turn, intent, len(change.outbox)))
+                if id(intent) in sending:
+                    change.outbox.append(self._message(turn, intent, len(change.outbox)))
             elif isinstance(intent, Schedule):
-                due = self._due(turn, intent)
+                due = self._due(turn, intent, step_said)
                 change.timers_set = [t for t in change.timers_set if t.name != intent.name]
                 change.timers_set.append(Timer(conversation.id, intent.name, due))
                 if intent.name in change.timers_cancelled:
@@ -274,12 +290,14 @@ class DialogEngine:
             address=conversation.address,
         )
 
-    def _due(self, turn: Turn, schedule: Schedule) -> datetime:
+    def _due(self, turn: Turn, schedule: Schedule, said_now: bool) -> datetime:
         """Internal work runs at any hour; a buyer message waits for the
-        buyer's morning, or, when it must precede a deadline, moves earlier."""
+        buyer's morning, or, when it must precede a deadline, moves earlier;
+        an ordinary follow-up also keeps the policy's gap after the last message."""
         policy, tz = self.policy, turn.buyer_tz
         if schedule.internal:
             return schedule.due_at
         if schedule.urgent:
             return advance_before_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end, turn.now)
-        return postpone_for_quiet_hours(schedule.due_at, tz, policy.quiet_start, policy.quiet_end)
+        due = min_gap_due(turn, schedule.due_at, said_now)
+        return postpone_for_quiet_hours(due, tz, policy.quiet_start, policy.quiet_end)

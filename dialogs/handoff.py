@@ -10,6 +10,7 @@ from typing import Any
 from dialogs.base import Turn
 from dialogs.calendar import WorkingHours, local_time_text
 from dialogs.guide_rules import INTERNAL_TIMERS
+from dialogs.held import RELEASE, release
 from dialogs.model import Cancel, Ownership, Schedule
 
 
@@ -82,13 +83,14 @@ def pause_timers(turn: Turn) -> None:
             pending[intent.name] = intent.due_at.isoformat()
         elif isinstance(intent, Cancel):
             pending.pop(intent.name, None)
+    pending.pop(RELEASE, None)  # the morning's release is not the dialog's: it decides itself
     for name in INTERNAL_TIMERS:  # seller work goes on while a person has the chat
         pending.pop(name, None)
     paused = memory.setdefault("paused_timers", {})
     for name, due in pending.items():
         left = max((datetime.fromisoformat(due) - turn.now).total_seconds(), 0.0)
         paused[name] = left
-    turn.cancel(*pending)
+    turn.intents.extend(Cancel(name) for name in pending)  # not turn.cancel: that unpauses
 
 
 def hand_back(turn: Turn) -> None:
@@ -102,6 +104,7 @@ def hand_back(turn: Turn) -> None:
     paused: dict[str, float] = conversation.memory.pop("paused_timers", {})
     for name, seconds in paused.items():
         turn.schedule(name, turn.now + timedelta(seconds=seconds))
+    release(turn)
 
 
 def agent_claimed(turn: Turn, agent: str) -> None:

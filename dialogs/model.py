@@ -266,6 +266,7 @@ class Say:
     template: str
     context: dict[str, Any] = field(default_factory=dict)
     buttons: tuple[Button, ...] = ()
+    owned: bool = False  # decided while a person owned the chat (dialogs/held.py)
 
 
 @dataclass(frozen=True)
@@ -274,11 +275,8 @@ class Schedule:
 
     name: str
     due_at: datetime
-    #: a buyer message that must precede a deadline: quiet hours move it EARLIER,
-    #: into the buyer's last day-time window before it (never into the night)
-    urgent: bool = False
-    #: internal work (a hand-off, a seller task): runs at any hour
-    internal: bool = False
+    urgent: bool = False  # a buyer message before a deadline: quiet hours move it EARLIER
+    internal: bool = False  # not a buyer message (a hand-off, a task): runs at any hour
 
 
 @dataclass(frozen=True)

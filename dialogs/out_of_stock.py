@@ -94,7 +94,7 @@ class OutOfStockModel(DialogModel):
         self.turn.say("out_of_stock/apology", self._buttons(), **self._context())
         policy = self.turn.policy
         self.turn.schedule_in("reminder", policy.timing("out_of_stock.reminder_after", "24h"))
-        self.turn.schedule_in("agent", policy.timing("out_of_stock.agent_after", "48h"))
+        self.turn.schedule_in("agent", policy.timing("out_of_stock.agent_after", "48h"), internal=True)
 
     def remind(self) -> None:
         self.turn.say("out_of_stock/reminder", self._buttons(), **self._context())
@@ -129,7 +129,7 @@ class OutOfStockModel(DialogModel):
         self._chosen(3)
 
     def explain_cancellation(self) -> None:
-        self.turn.cancel("reminder", "agent")
+        self.turn.cancel("reminder")  # the "agent" timer stays: a person checks the cancellation came
         country = self.turn.order.buyer.country
         refund_by = add_business_days(self.turn.now, REFUND_BUSINESS_DAYS, country, self.turn.buyer_tz)
         self.turn.say("out_of_stock/how_to_cancel", refund_date=local_date(self.turn, refund_by),
@@ -137,6 +137,10 @@ class OutOfStockModel(DialogModel):
 
     def escalate(self) -> None:
         hand_off(self.turn, "out_of_stock_unanswered")
+
+    def check_cancellation(self) -> None:
+        """Told how to cancel, and no cancellation came: a person follows it up."""
+        hand_off(self.turn, "out_of_stock_not_cancelled", quietly=True)
 
     def stop(self) -> None:
         self.turn.cancel(*OutOfStockDialog.timers)
@@ -154,6 +158,8 @@ TRANSITIONS: list[dict[str, Any]] = [
      "dest": S.OFFERED, "after": "offer_alternatives"},
     {"trigger": "reminder_due", "source": S.OFFERED, "dest": S.REMINDED, "after": "remind"},
     {"trigger": "agent_due", "source": _OPEN, "dest": S.ESCALATED, "after": "escalate"},
+    {"trigger": "agent_due", "source": S.CANCELLATION_EXPLAINED, "dest": S.ESCALATED,
+     "after": "check_cancellation"},
     {"trigger": "answered_choose_alt_1", "source": _OPEN, "dest": S.ALTERNATIVE_CHOSEN, "after": "choose_1",
      "conditions": "has_1"},
     {"trigger": "answered_choose_alt_2", "source": _OPEN, "dest": S.ALTERNATIVE_CHOSEN, "after": "choose_2",
@@ -173,6 +179,7 @@ class OutOfStockDialog(Dialog):
     states = OutOfStockState
     initial = S.OFFERED
     final = frozenset({S.CLOSED})
+    outcomes = frozenset({S.ALTERNATIVE_CHOSEN, S.ESCALATED})
     transitions = TRANSITIONS
     model = OutOfStockModel
     starts_on = ("item_out_of_stock",)

@@ -50,14 +50,20 @@ class PickupModel(DialogModel):
     def stop(self) -> None:
         self.turn.cancel(*PickupDialog.timers)
 
+    def _planning_deadline(self) -> datetime:
+        """The real deadline, or (none given) the usual holding period from the notice."""
+        deadline = self.deadline()
+        if deadline is not None:
+            return deadline
+        facts = self.turn.order.facts.get("order.awaiting_pickup", {})
+        noticed = datetime.fromisoformat(facts["occurred_at"]) if facts.get("occurred_at") else self.turn.now
+        return noticed + self.turn.policy.timing("pickup.holding_period", "15d")
+
     def _plan(self) -> None:
         policy, now = self.turn.policy, self.turn.now
         every = policy.timing("pickup.repeat_every", "3d")
         before = policy.timing("pickup.last_reminder_before", "2d")
-        deadline = self.deadline()
-        if deadline is None:
-            self.turn.schedule("reminder", now + every)
-            return
+        deadline = self._planning_deadline()
         last = deadline - before
         if now + every < last:
             self.turn.schedule("reminder", now + every)
@@ -85,6 +91,7 @@ class PickupDialog(Dialog):
     states = PickupState
     initial = S.WAITING_FOR_PICKUP
     final = frozenset({S.PICKED_UP, S.CLOSED})
+    outcomes = frozenset({S.DEADLINE_PASSED})
     transitions = TRANSITIONS
     model = PickupModel
     starts_on = ("order_awaiting_pickup",)

@@ -53,6 +53,12 @@ def _zone(name: str, where: str) -> ZoneInfo:
         raise PolicyError(f"{where}: {name!r} is not an IANA time zone like Asia/Shanghai") from exc
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise PolicyError(f"{where}: {value!r} is not true or false")
+    return value
+
+
 def _month_day(text: str, where: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d{1,2})-(\d{1,2})", str(text))
     if not match or not (1 <= int(match[1]) <= 12 and 1 <= int(match[2]) <= 31):
@@ -77,6 +83,12 @@ class UnpaidPolicy:
     discount_max: Decimal = Decimal("10")
     low_stock_threshold: int = 10
     payment_help_url: str = "https://sale.aliexpress.com/pay-help.htm"
+    #: a buyer who answered and went quiet gets a gentle reminder this long after
+    remind_after_answer: timedelta = timedelta(hours=24)
+    #: when the platform closes an unpaid order by itself (from placement)
+    auto_close_after: timedelta = timedelta(days=20)
+    #: the offer or a last reminder this long before that
+    last_call_before: timedelta = timedelta(days=1)
     #: the nudge asks to pay early when the order has at least this many pieces
     large_order_quantity: int = 10
     #: the nudge mentions the item's rating only from this many stars (of 5)
@@ -172,6 +184,10 @@ class Policy:
     quiet_start: time = time(21)
     quiet_end: time = time(9)
     promotions: tuple[Promotion, ...] = (Promotion("Double 11", (11, 11), (11, 18)),)
+    #: event-driven buyer messages (shipped, at customs...) wait for the buyer's morning
+    hold_event_messages: bool = True
+    #: a follow-up step never comes sooner than this after the previous one
+    min_gap: timedelta = timedelta(hours=4)
     #: durations of every other dialog, by `<dialog>.<name>` (filled by later dialogs)
     timings: dict[str, timedelta] = field(default_factory=dict)
     #: anything else the file holds, for dialogs and channels to read
@@ -186,7 +202,8 @@ class Policy:
 def _unpaid(data: dict[str, Any]) -> UnpaidPolicy:
     base = UnpaidPolicy()
     values: dict[str, Any] = {}
-    for key in ("payment_help_after", "nudge_after", "offer_after", "abandon_after"):
+    for key in ("payment_help_after", "nudge_after", "offer_after", "abandon_after", "remind_after_answer",
+                "auto_close_after", "last_call_before"):  # fmt: skip
         if key in data:
             values[key] = parse_duration(data[key], f"unpaid.{key}")
     for key in ("discount_percent", "discount_max"):
@@ -205,6 +222,8 @@ def _unpaid(data: dict[str, Any]) -> UnpaidPolicy:
     result = UnpaidPolicy(**{**base.__dict__, **values})
     if not result.payment_help_after < result.nudge_after < result.offer_after:
         raise PolicyError("unpaid: payment_help_after < nudge_after < offer_after must hold")
+    if not result.last_call_before < result.auto_close_after:
+        raise PolicyError("unpaid: last_call_before < auto_close_after must hold")
     if not Decimal(0) < result.discount_percent <= Decimal(50):
         raise PolicyError("unpaid.discount_percent: must be between 0 and 50")
     return result
@@ -251,6 +270,8 @@ def policy_from_dict(data: dict[str, Any]) -> Policy:
         quiet_start=_time(quiet.get("start", "21:00"), "quiet_hours.start"),
         quiet_end=_time(quiet.get("end", "09:00"), "quiet_hours.end"),
         promotions=promotions,
+        hold_event_messages=_flag(quiet.get("hold_event_messages", True), "quiet_hours.hold_event_messages"),
+        min_gap=parse_duration(data.get("follow_ups", {}).get("min_gap", "4h"), "follow_ups.min_gap"),
         timings=_timings(data),
         raw=data,
         guides=_guides(data),

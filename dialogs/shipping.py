@@ -21,6 +21,8 @@ from dialogs.status import local_date, order_status
 class ShippingState(StrEnum):
     SHIPPED = "shipped"
     AT_CUSTOMS = "at_customs"
+    #: past the carrier's ETA: apologised, and the seller checks the parcel (task)
+    LATE = "late"
     DELIVERED = "delivered"
     CHECKING = "checking"
     ASKING_PROBLEM = "asking_problem"
@@ -91,6 +93,9 @@ class ShippingModel(DialogModel):
     def send_transit_update(self) -> None:
         """Once per quiet stretch: the next tracking event starts a new one."""
         self.turn.say("shipping/transit_update", late=self.eta_passed(), **order_status(self.turn))
+        eta = self._eta()  # an updated order.shipped may have moved it: the apology stays planned
+        if eta is not None and not self.eta_passed() and "eta" not in self.turn.conversation.memory.get("timers", {}):
+            self.turn.schedule("eta", eta + self.turn.policy.guides.eta_grace)
 
     def apologise_for_delay(self) -> None:
         self.turn.cancel("transit")  # the apology says it all; no "still on its way" beside it
@@ -103,6 +108,8 @@ class ShippingModel(DialogModel):
 
     def ask_how_it_went(self) -> None:
         self.turn.say("shipping/how_did_it_go", ["all_good", "problem"], kind=product_kind(self.turn))
+        # no answer is an answer too: the platform confirms receipt by itself
+        self.turn.schedule_in("close", self.turn.policy.timing("shipping.close_after", "7d"), internal=True)
 
     def explain_return(self) -> None:
         """Who pays the return shipping (the guides: more than 5 returns in a month,
@@ -110,27 +117,34 @@ class ShippingModel(DialogModel):
         returns = self.turn.order.buyer.returns_this_month
         limit = self.turn.policy.guides.free_returns_per_month
         buyer_pays = returns is not None and returns >= limit
-        self.turn.cancel("check")
+        self.turn.cancel("check", "close", "agent")
         self.turn.say("shipping/return_shipping", buyer_pays=buyer_pays, free_returns=limit)
         self.turn.task("return_requested", order_id=self.turn.order.order_id, returns_this_month=returns,
                        buyer_pays_return_shipping=buyer_pays)  # fmt: skip
         hand_off(self.turn, "return_requested", quietly=True)
 
     def thank_and_ask_feedback(self) -> None:
+        self.turn.cancel("close")
         self.turn.say("shipping/happy")
 
     def ask_what_is_wrong(self) -> None:
+        self.turn.cancel("close")
         self.turn.say("shipping/what_is_wrong", PROBLEM_BUTTONS[product_kind(self.turn)])
+        # a problem the buyer did not describe: a person looks at it
+        self.turn.schedule_in("agent", self.turn.policy.timing("shipping.problem_agent_after", "24h"), internal=True)
+
+    def escalate_undescribed_problem(self) -> None:
+        hand_off(self.turn, "problem_not_described", quietly=True)
 
     def feedback_positive(self) -> bool:
         return int(self.turn.order.facts.get("feedback.left", {}).get("stars", 0)) >= 4
 
     def thank_for_feedback(self) -> None:
-        self.turn.cancel("check")
+        self.turn.cancel(*ShippingDialog.timers)
         self.turn.say("shipping/feedback_thanks")
 
     def escalate_feedback(self) -> None:
-        self.turn.cancel("check")
+        self.turn.cancel(*ShippingDialog.timers)
         hand_off(self.turn, "negative_feedback")
 
     def stop(self) -> None:
@@ -143,7 +157,8 @@ class ShippingModel(DialogModel):
 
 S = ShippingState
 _ANY = list(S)
-_BEFORE_DELIVERY = [S.SHIPPED, S.AT_CUSTOMS]
+_IN_TRANSIT = [S.SHIPPED, S.AT_CUSTOMS]
+_BEFORE_DELIVERY = [*_IN_TRANSIT, S.LATE]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "order_shipped", "source": S.SHIPPED, "dest": S.SHIPPED, "after": "announce_shipment"},
@@ -157,13 +172,17 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "answered_problem", "source": [S.DELIVERED, S.CHECKING], "dest": S.ASKING_PROBLEM,
      "after": "ask_what_is_wrong"},
     {"trigger": "answered_no", "source": S.CHECKING, "dest": S.ASKING_PROBLEM, "after": "ask_what_is_wrong"},
+    {"trigger": "close_due", "source": S.CHECKING, "dest": S.CLOSED, "after": "stop"},
+    {"trigger": "agent_due", "source": S.ASKING_PROBLEM, "dest": S.ESCALATED, "after": "escalate_undescribed_problem"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.FEEDBACK_THANKED, "conditions": "feedback_positive",
      "after": "thank_for_feedback"},
     {"trigger": "feedback_left", "source": _ANY, "dest": S.ESCALATED, "after": "escalate_feedback"},
     {"trigger": "order_cancelled", "source": _ANY, "dest": S.CLOSED, "after": "stop"},
     # the seller guides: transit updates, a passed ETA, returns
-    {"trigger": "transit_due", "source": _BEFORE_DELIVERY, "dest": None, "after": "send_transit_update"},
-    {"trigger": "eta_due", "source": _BEFORE_DELIVERY, "dest": None, "after": "apologise_for_delay"},
+    {"trigger": "transit_due", "source": _IN_TRANSIT, "dest": S.LATE, "conditions": "eta_passed",
+     "after": "apologise_for_delay"},
+    {"trigger": "transit_due", "source": _IN_TRANSIT, "dest": None, "after": "send_transit_update"},
+    {"trigger": "eta_due", "source": _IN_TRANSIT, "dest": S.LATE, "after": "apologise_for_delay"},
     {"trigger": "answered_return_item", "source": [S.DELIVERED, S.CHECKING, S.ASKING_PROBLEM, S.HAPPY],
      "dest": S.RETURN_REQUESTED, "after": "explain_return"},
 ]  # fmt: skip
@@ -174,7 +193,8 @@ class ShippingDialog(Dialog):
     states = ShippingState
     initial = S.SHIPPED
     final = frozenset({S.CLOSED})
+    outcomes = frozenset({S.HAPPY, S.FEEDBACK_THANKED, S.ESCALATED, S.RETURN_REQUESTED, S.LATE})
     transitions = TRANSITIONS
     model = ShippingModel
     starts_on = ("order_shipped", "order_at_customs", "order_delivered", "feedback_left")
-    timers = ("check", "transit", "eta")
+    timers = ("check", "transit", "eta", "close", "agent")

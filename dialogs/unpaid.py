@@ -1,10 +1,12 @@
 """The unpaid-order journey: payment help for first-time buyers, the hesitation
-nudge, the discount offer for the silent, then letting go. Payment or
+nudge, the discount offer for the silent, then letting go. A buyer who answers
+and goes quiet gets a gentle reminder, then the offer or a last reminder before
+the platform would close the unpaid order, then the order is lost. Payment or
 cancellation stops it at once."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any
@@ -15,10 +17,14 @@ from dialogs.experiment import CONTROL, control_percent, group_of
 from dialogs.locale_text import number
 from dialogs.locale_text import percent as percent_text
 from dialogs.model import Button, parse_time
+from dialogs.status import local_date
 
-ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed"]
+ANY_OPEN = ["placed", "guide_sent", "nudged", "offer_made", "offer_accepted", "payment_claimed", "reminded",
+            "last_called"]  # fmt: skip
 #: resting states: nothing more is sent, but a late payment is still welcome
-RESTING = ["lost", "declined"]
+RESTING = ["lost", "declined", "unreachable"]
+#: every path ends: where the platform's auto-close would still find the order open
+BEFORE_CLOSE = [*ANY_OPEN, "declined"]
 WHY_NOT_PAID = ("pay_later", "how_to_pay", "still_deciding", "wrong_item")
 
 
@@ -29,10 +35,16 @@ class UnpaidState(StrEnum):
     OFFER_MADE = "offer_made"
     OFFER_ACCEPTED = "offer_accepted"
     PAYMENT_CLAIMED = "payment_claimed"
+    #: the buyer answered and went quiet: a gentle reminder went out
+    REMINDED = "reminded"
+    #: the last reminder before the platform closes the unpaid order
+    LAST_CALLED = "last_called"
     PAID = "paid"
     CANCELLED = "cancelled"
     LOST = "lost"
     DECLINED = "declined"
+    #: the buyer never had a channel: a seller task, not "lost"
+    UNREACHABLE = "unreachable"
 
 
 class UnpaidModel(DialogModel):
@@ -53,6 +65,9 @@ class UnpaidModel(DialogModel):
         due = parse_time(self.turn.payload.get("due_at"))
         return self.turn.now - due if due else timedelta(0)
 
+    def offer_not_made(self) -> bool:
+        return "offer_made_at" not in self.turn.conversation.memory
+
     # callbacks
     def plan_first_follow_up(self) -> None:
         unpaid = self.turn.policy.unpaid
@@ -68,6 +83,36 @@ class UnpaidModel(DialogModel):
             self.turn.schedule("payment_help", self._placed() + unpaid.payment_help_after)
         else:
             self.turn.schedule("nudge", self._placed() + unpaid.nudge_after)
+
+    def ensure_an_end(self) -> None:
+        """Off the silent path (the buyer answered, an offer was taken or an
+        agent made one): the journey ends with the platform's auto-close, the
+        offer or a last reminder the day before (the silent path ends with
+        `abandon`). Armed once; re-armed if the order was lost already."""
+        if "close" in self.turn.conversation.memory.get("timers", {}):
+            return
+        unpaid = self.turn.policy.unpaid
+        closes = max(self._placed() + unpaid.auto_close_after, self.turn.now + unpaid.remind_after_answer)
+        if closes - unpaid.last_call_before > self.turn.now:
+            self.turn.schedule("last_call", closes - unpaid.last_call_before, urgent=True)
+        self.turn.schedule("close", closes, internal=True)
+
+    def plan_reminder(self) -> None:
+        """The buyer answered: the journey's steps stop; one gentle reminder later."""
+        self.ensure_an_end()
+        self.turn.cancel("payment_help", "nudge", "offer", "abandon")
+        due = self.turn.now + self.turn.policy.unpaid.remind_after_answer
+        last_call = self.turn.conversation.memory.get("timers", {}).get("last_call")
+        if last_call is None or due < datetime.fromisoformat(last_call):
+            self.turn.schedule("reminder", due)
+
+    def send_gentle_reminder(self) -> None:
+        self.turn.say("unpaid/gentle_reminder", ["paid_already", "payment_failed", "talk_to_person"])
+
+    def send_last_reminder(self) -> None:
+        self.turn.cancel("reminder")
+        closes = self._placed() + self.turn.policy.unpaid.auto_close_after
+        self.turn.say("unpaid/last_call", ["paid_already", "talk_to_person"], closes_on=local_date(self.turn, closes))
 
     def confirm_order(self) -> None:
         """The guides' order confirmation: thanks, items, total, ships once paid."""
@@ -108,19 +153,34 @@ class UnpaidModel(DialogModel):
     def send_agent_offer(self) -> None:
         """An agent's /offer: the percent they chose, within the policy's ceiling."""
         self.turn.say("unpaid/offer", ["accept_offer", "decline_offer"], **self._offer_text(self._discount()))
+        self.turn.conversation.memory["offer_made_at"] = self.turn.now.isoformat()
+        self.turn.conversation.buyer_replied = False
+        self.turn.schedule("abandon", self.turn.now + self.turn.policy.unpaid.abandon_after)
+        self.ensure_an_end()
 
     def accept_offer(self) -> None:
-        self.turn.cancel("abandon")
+        self.ensure_an_end()
+        self.turn.cancel("abandon", "reminder")
         discount = self._discount()
         self.turn.task("adjust_price", order_id=self.turn.order.order_id, **discount)
         self.turn.say("unpaid/offer_accepted", **self._offer_text(discount))
 
     def decline_offer(self) -> None:
-        self.turn.cancel("abandon")
+        self.ensure_an_end()
+        self.turn.cancel("abandon", "reminder")
         self.turn.say("unpaid/offer_declined")
 
     def mark_lost(self) -> None:
+        self.turn.cancel(*UnpaidJourney.timers)
         self.turn.task("order_lost", order_id=self.turn.order.order_id)
+
+    def never_reached(self) -> bool:
+        """The buyer never had a channel: the journey went nowhere."""
+        return not self.turn.conversation.channel
+
+    def report_unreachable(self) -> None:
+        self.turn.cancel(*UnpaidJourney.timers)
+        self.turn.task("buyer_not_reachable", order_id=self.turn.order.order_id, reason="no channel bound")
 
     def thank_for_payment(self) -> None:
         self.turn.cancel(*UnpaidJourney.timers)
@@ -136,12 +196,15 @@ class UnpaidModel(DialogModel):
 
     def report_payment_not_seen(self) -> None:
         self.turn.say("unpaid/payment_not_seen", ["payment_failed", "talk_to_person"])
+        self.plan_reminder()
 
     def reply(self, template: str, *buttons: str) -> None:
         self.turn.say(template, list(buttons))
+        self.plan_reminder()
 
     def explain_pay_later(self) -> None:
         self.turn.say("unpaid/pay_later", ["paid_already"], stock_left=self._scarcity()["stock_left"])
+        self.plan_reminder()
 
     def explain_payment_methods(self) -> None:
         self.reply("unpaid/payment_methods", "paid_already", "payment_failed", "talk_to_person")
@@ -215,7 +278,7 @@ class UnpaidModel(DialogModel):
 
 
 S = UnpaidState
-_WAITING = [S.PLACED, S.GUIDE_SENT, S.NUDGED, S.OFFER_MADE]
+_WAITING = [S.PLACED, S.GUIDE_SENT, S.NUDGED, S.OFFER_MADE, S.REMINDED, S.LAST_CALLED]
 
 TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "order_placed", "source": S.PLACED, "dest": None,
@@ -230,10 +293,27 @@ TRANSITIONS: list[dict[str, Any]] = [
      "conditions": "order_unpaid", "after": "plan_offer"},
     {"trigger": "offer_due", "source": S.NUDGED, "dest": S.OFFER_MADE,
      "conditions": ["order_unpaid", "buyer_silent"], "after": "send_offer"},
+    {"trigger": "abandon_due", "source": S.OFFER_MADE, "dest": S.UNREACHABLE,
+     "conditions": ["order_unpaid", "never_reached"], "after": "report_unreachable"},
     {"trigger": "abandon_due", "source": S.OFFER_MADE, "dest": S.LOST,
      "conditions": ["order_unpaid", "buyer_silent"], "after": "mark_lost"},
+    # the buyer wrote something no step took (thanks, hello): off the silent path
+    {"trigger": "offer_due", "source": S.NUDGED, "dest": None, "conditions": "order_unpaid", "after": "plan_reminder"},
+    {"trigger": "abandon_due", "source": S.OFFER_MADE, "dest": None, "conditions": "order_unpaid",
+     "after": "plan_reminder"},
     {"trigger": "payment_check_due", "source": S.PAYMENT_CLAIMED, "dest": S.NUDGED,
      "conditions": "order_unpaid", "after": "report_payment_not_seen"},
+    # every path ends: a buyer who answered and went quiet
+    {"trigger": "reminder_due", "source": [*_WAITING, S.REMINDED], "dest": S.REMINDED,
+     "conditions": "order_unpaid", "after": "send_gentle_reminder"},
+    {"trigger": "last_call_due", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED, S.REMINDED], "dest": S.OFFER_MADE,
+     "conditions": ["order_unpaid", "offer_not_made"], "after": "send_offer"},
+    {"trigger": "last_call_due", "source": BEFORE_CLOSE, "dest": S.LAST_CALLED,
+     "conditions": "order_unpaid", "after": "send_last_reminder"},
+    {"trigger": "close_due", "source": BEFORE_CLOSE, "dest": S.UNREACHABLE,
+     "conditions": ["order_unpaid", "never_reached"], "after": "report_unreachable"},
+    {"trigger": "close_due", "source": BEFORE_CLOSE, "dest": S.LOST, "conditions": "order_unpaid",
+     "after": "mark_lost"},
     {"trigger": "order_paid", "source": ANY_OPEN + RESTING, "dest": S.PAID, "after": "thank_for_payment"},
     {"trigger": "order_cancelled", "source": ANY_OPEN + RESTING, "dest": S.CANCELLED, "after": "stop_quietly"},
     # the buyer's answers
@@ -245,10 +325,11 @@ TRANSITIONS: list[dict[str, Any]] = [
      "after": "explain_payment_failed"},
     {"trigger": "answered_wrong_item", "source": ANY_OPEN, "dest": None, "after": "explain_order_change"},
     {"trigger": "answered_cancel", "source": ANY_OPEN, "dest": None, "after": "explain_cancellation"},
-    {"trigger": "answered_still_deciding", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED],
-     "dest": S.OFFER_MADE, "after": "send_offer"},
-    {"trigger": "answered_too_expensive", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED],
-     "dest": S.OFFER_MADE, "after": "send_offer"},
+    {"trigger": "answered_still_deciding", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED, S.REMINDED],
+     "dest": S.OFFER_MADE, "conditions": "offer_not_made", "after": "send_offer"},
+    {"trigger": "answered_still_deciding", "source": _WAITING, "dest": None, "after": "explain_pay_later"},
+    {"trigger": "answered_too_expensive", "source": [S.PLACED, S.GUIDE_SENT, S.NUDGED, S.REMINDED],
+     "dest": S.OFFER_MADE, "conditions": "offer_not_made", "after": "send_offer"},
     {"trigger": "agent_offered", "source": ANY_OPEN + RESTING, "dest": S.OFFER_MADE, "after": "send_agent_offer"},
     {"trigger": "answered_accept_offer", "source": S.OFFER_MADE, "dest": S.OFFER_ACCEPTED,
      "after": "accept_offer"},
@@ -264,7 +345,8 @@ class UnpaidJourney(Dialog):
     states = UnpaidState
     initial = S.PLACED
     final = frozenset({S.PAID, S.CANCELLED})
+    outcomes = frozenset({S.LOST, S.UNREACHABLE})
     transitions = TRANSITIONS
     model = UnpaidModel
     starts_on = ("order_placed",)
-    timers = ("payment_help", "nudge", "offer", "abandon", "payment_check")
+    timers = ("payment_help", "nudge", "offer", "abandon", "payment_check", "reminder", "last_call", "close")

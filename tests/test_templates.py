@@ -119,6 +119,10 @@ def sample(language: str) -> dict[str, Any]:
         "need_photo": True,
         "bad_link": False,
         "damaged": False,
+        # common/status_update (dialogs/held.py): the open question folded in, if any
+        "pending": "",
+        # unpaid/last_call: when the platform would close the unpaid order
+        "closes_on": local_date_text(date(2025, 12, 14), language),
         # out_of_stock
         "missing_title": "Wireless earbuds X2 (black)",
         "alternatives": [
@@ -205,6 +209,11 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         if (v or p or b) and not (d and v)
     ],
     "device_video/thanks_evidence": [{"damaged": True}],
+    "common/status_update": [
+        {"pending": "device_video/ask_damage_photos"},
+        {"pending": "out_of_stock/apology"},
+        {"status": "delivered", "pending": "shipping/how_did_it_go"},
+    ],
     "out_of_stock/apology": [
         {"alternatives": [], "no_extra_cost": False},
         {

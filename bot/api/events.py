@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
 from bot.runtime import Runtime
+from bot.undelivered import held_back, undelivered
 from dialogs.model import Inbound
 from dialogs.orders import EVENT_TYPES
 
@@ -198,6 +199,9 @@ def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
             "conversation": conversation.to_dict(),
             "timers": [t.to_dict() for t in await runtime.store.timers_for(order_id)],
             "link_token": token,
+            # held or failed in the outbox, and what the bot keeps back for now (dialogs/held.py)
+            "undelivered": undelivered(await runtime.store.outbox_for(order_id)),
+            "held_back": held_back(conversation),
         }
 
     @router.get("/orders/{order_id}/transcript", dependencies=[Depends(authorised)])

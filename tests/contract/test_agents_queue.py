@@ -21,7 +21,17 @@ from bot.channels.agents_commands import parse_command, parse_percent
 from bot.channels.agents_topics import TopicMap
 from bot.config import ROOT
 from bot.rendering import Renderer
-from dialogs.model import Buyer, Commit, Conversation, Item, Order, Ownership, TranscriptEntry
+from dialogs.model import (
+    Buyer,
+    Commit,
+    Conversation,
+    Item,
+    Order,
+    OutboxMessage,
+    OutboxStatus,
+    Ownership,
+    TranscriptEntry,
+)
 from dialogs.policy import policy_from_dict
 from dialogs.ports import Store
 
@@ -110,3 +120,22 @@ async def test_topic_map_is_durable_and_follows_recreation(store: Store) -> None
     assert not await topics.done("reminder", "A-1", "t1")
     await topics.mark_done("reminder", "A-1", "t1")
     assert await topics.done("reminder", "A-1", "t1") and not await topics.done("reminder", "A-1", "t2")
+
+
+@pytest.mark.parametrize("store", ["sqlite"], indirect=True)
+async def test_the_card_shows_what_was_held_back_and_what_was_not_delivered(store: Store) -> None:
+    since = local(9, 10)
+    order = Order("HELD", Buyer("b-held", name="Ann", country="ES"), [Item("S", "Solar lamp")], "20.0",
+                  placed_at=since, status="shipped")  # fmt: skip
+    held = {"template": "shipping/shipped", "context": {"carrier": "Cainiao", "tracking_number": "LP1"},
+            "why": "person", "at": since.isoformat(), "buttons": [], "dialog": "shipping", "step": 2}  # fmt: skip
+    memory = {"handed_off_at": since.isoformat(), "handoff_reason": "asked", "held": [held]}
+    conversation = Conversation("HELD", "HELD", ownership=Ownership.AGENT, memory=memory)
+    not_sent = OutboxMessage("m-1", "HELD", "unpaid/nudge", {}, [], "en", 1, since, "whatsapp", "+34600",
+                             status=OutboxStatus.HELD, error="outside the 24-hour window")  # fmt: skip
+    await store.commit(Commit(conversation, order, "seed:HELD", outbox=[not_sent]))
+    rules = HandoffRules.from_policy(POLICY)
+    (item,) = await build_queue(store, rules, local(9, 11))
+    text = Renderer(ROOT / "templates").text("agents/card", "en", card_context(item, rules.hours))
+    assert "Would have sent: shipped, carrier Cainiao, tracking LP1" in text
+    assert "Not delivered (held): unpaid/nudge — outside the 24-hour window" in text

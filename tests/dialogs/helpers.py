@@ -64,8 +64,12 @@ class Harness:
         }
         return self.send("order_event", **payload)
 
-    def placed(self, first_order: bool = True, country: str = "ES", total: float = 20.0, **items: Any) -> Commit:
-        buyer = {"id": "b", "name": "Ann", "language": "en", "country": country, "first_order": first_order}
+    def placed(
+        self, first_order: bool = True, country: str = "ES", total: float = 20.0, chat: int | None = 4242, **items: Any
+    ) -> Commit:
+        """`chat`: the buyer's Telegram chat (None: a buyer with no channel at all)."""
+        buyer = {"id": "b", "name": "Ann", "language": "en", "country": country, "first_order": first_order,
+                 "telegram_chat_id": chat}  # fmt: skip
         item = {"sku": "S", "title": "Lamp", "price": total, **items}
         return self.event("order.placed", buyer=buyer, items=[item], total={"amount": total, "currency": "USD"})
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from tests.dialogs.helpers import Harness
 
 H = timedelta(hours=1)
+D = timedelta(days=1)
 
 
 def test_first_time_buyer_gets_guide_nudge_offer_then_is_let_go() -> None:
@@ -52,14 +53,28 @@ def test_paid_before_placed_never_starts_nudges() -> None:
     assert bot.fire_all(5 * 24 * H) == []
 
 
-def test_no_offer_when_the_buyer_answered() -> None:
+def test_a_buyer_who_answers_pay_later_and_goes_quiet_is_reminded_then_offered_then_let_go() -> None:
     bot = Harness()
     bot.placed(first_order=False)
     bot.fire_all(13 * H)
     bot.presses("pay_later")
     assert bot.said[-1] == "unpaid/pay_later"
-    assert bot.fire_all(5 * 24 * H) == []
-    assert bot.state == "nudged"
+    assert bot.fire_all(24 * H) == ["unpaid/gentle_reminder"]  # the policy's time after the answer
+    # the offer only the day before the platform would close the unpaid order, then lost
+    assert bot.fire_all(17 * D) == []
+    assert bot.fire_all(2 * D) == ["unpaid/offer"]
+    assert bot.fire_all(2 * D) == []
+    assert bot.state == "lost" and [t["kind"] for t in bot.tasks] == ["order_lost"]
+    assert bot.timers == {}
+
+
+def test_a_buyer_who_already_had_the_offer_gets_a_last_reminder_before_the_auto_close() -> None:
+    bot = Harness()
+    bot.placed(first_order=False)
+    bot.says("I'm still deciding")
+    bot.presses("decline_offer")
+    assert bot.fire_all(20 * D) == ["unpaid/last_call"]
+    assert bot.state == "lost" and bot.timers == {}
 
 
 def test_still_deciding_gets_the_offer_and_accepting_creates_a_seller_task() -> None:

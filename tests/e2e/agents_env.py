@@ -30,6 +30,7 @@ ALWAYS_OPEN = {
               "working_hours": {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
                                 "opens": "00:00", "closes": "23:59:59"}},
     "quiet_hours": {"start": "00:00", "end": "00:00"},
+    "follow_ups": {"min_gap": "0s"},
     "unpaid": {"payment_help_after": "3s", "nudge_after": "30s", "offer_after": "60s", "abandon_after": "30s"},
     "handoff": {"response_within": "1h", "check_every": "200ms"},
 }  # fmt: skip

@@ -22,6 +22,8 @@ abandon_after = "4s"
 [quiet_hours]
 start = "00:00"
 end = "00:00"
+[follow_ups]
+min_gap = "0s"
 [experiment]
 control_percent = {CONTROL_PERCENT}
 """

@@ -27,6 +27,8 @@ abandon_after = "3s"
 [quiet_hours]
 start = "00:00"
 end = "00:00"
+[follow_ups]
+min_gap = "0s"
 """
 
 

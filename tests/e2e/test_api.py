@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -194,3 +195,16 @@ def test_events_import_reads_jsonl_and_csv_through_the_api(client: TestClient, t
 def _forward(client: TestClient, request: httpx.Request) -> httpx.Response:
     response = client.request(request.method, request.url.path, content=request.content, headers=request.headers)
     return httpx.Response(response.status_code, content=response.content)
+
+
+def test_a_message_for_a_buyer_with_no_channel_shows_as_not_delivered(client: TestClient) -> None:
+    assert post(client, placed_event("A-9")).status_code == 202  # a buyer with no channel at all
+    deadline = time.monotonic() + 20
+    while not (order := client.get("/api/v1/orders/A-9", headers=AUTH).json())["undelivered"]:
+        assert time.monotonic() < deadline, order
+        time.sleep(0.2)
+    (held,) = order["undelivered"]
+    assert (held["template"], held["status"]) == ("unpaid/payment_help", "held")
+    assert "no channel" in held["reason"]
+    transcript = client.get("/api/v1/orders/A-9/transcript", headers=AUTH).json()
+    assert any(r["author"] == "note" and r["text"].startswith("not sent (no channel") for r in transcript)

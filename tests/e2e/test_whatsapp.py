@@ -128,6 +128,11 @@ def test_outside_the_window_a_template_goes_out_or_the_message_is_held(tmp_path:
         while not [m for m in outbox(tmp_path, "WA-3") if m.template == "unpaid/offer" and m.status == "held"]:
             assert time.monotonic() < deadline, outbox(tmp_path, "WA-3")
             time.sleep(0.3)
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        shown = httpx.get(f"{bot.url}/api/v1/orders/WA-3", headers=headers).json()["undelivered"]
+        assert [(m["template"], m["status"]) for m in shown] == [("unpaid/offer", "held")]
+        rows = httpx.get(f"{bot.url}/api/v1/orders/WA-3/transcript", headers=headers).json()
+        assert any(r["author"] == "note" and "not sent (outside the 3-second window" in r["text"] for r in rows)
     finally:
         bot.stop()
     offer = next(m for m in outbox(tmp_path, "WA-3") if m.template == "unpaid/offer")
