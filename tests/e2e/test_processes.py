@@ -32,6 +32,8 @@ abandon_after = "10m"
 [quiet_hours]
 start = "00:00"
 end = "00:00"
+[follow_ups]
+min_gap = "0s"
 [limits.telegram]
 rate = 30
 per_chat_rate = 1
