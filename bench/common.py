@@ -28,7 +28,7 @@ from bot.storage import open_store
 from bot.storage.redis import RedisStore
 from bot.tuning import tune_gc
 from dialogs.engine import DialogEngine
-from dialogs.model import Commit, Conversation, Inbound, Timer
+from dialogs.model import Commit, Conversation, Inbound, OutboxStatus, Timer
 from dialogs.policy import Policy, load_policy
 from dialogs.ports import Capabilities, RenderedMessage, SendResult, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
@@ -296,6 +296,9 @@ async def seed_orders(store_url: str, policy: Policy, ids: Sequence[str], nudge_
         change = await runtime.engine.handle(store, inbound)
         assert change is not None and [t.name for t in change.timers_set] == ["nudge"], change
         assert change.timers_set[0].due_at == nudge_due[i], (change.timers_set, nudge_due[i])
+        for message in change.outbox:  # what placing the order said went out then, not in the burst
+            message.status = OutboxStatus.SENT
+            await store.update_outbox(message)
         await runtime._after_commits([change])
 
     chunk = 64

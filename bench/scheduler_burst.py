@@ -171,7 +171,6 @@ async def apscheduler_burst(
 
 async def reference_runs(n: int, only: set[str], redis_url_port: int | None, tmp: Path) -> list[Result]:
     from apscheduler.jobstores.redis import RedisJobStore
-    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
     results = []
     if "baseline" in only:
@@ -179,6 +178,8 @@ async def reference_runs(n: int, only: set[str], redis_url_port: int | None, tmp
             await apscheduler_burst("APScheduler AsyncIO + MemoryJobStore (baseline)", MemoryJobStore, None, n)
         )
     if "sqlalchemy" in only:
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore  # needs SQLAlchemy (bench only)
+
         url = f"sqlite:///{tmp / 'apscheduler.db'}"
         results.append(
             await apscheduler_burst(

@@ -132,7 +132,10 @@ class MediaFiles:
         self.root = root
 
     def prepare(self) -> None:
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        """The directory, and any missing parent (the state directory itself), private (0700)."""
+        missing = [path for path in (self.root, *self.root.parents) if not path.exists()]
+        for path in reversed(missing):
+            path.mkdir(mode=0o700, exist_ok=True)
 
     def new_id(self) -> str:
         return secrets.token_urlsafe(24)

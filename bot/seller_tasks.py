@@ -11,7 +11,9 @@ from bot.storage.console_store import ConsoleStore
 from dialogs.ports import Store
 
 #: shown first on the tasks page: money waits on them
-FIRST = ("adjust_price", "replacement", "evidence", "order_lost")
+FIRST = ("adjust_price", "replace_item", "evidence_bundle", "answer_dispute", "order_lost")
+#: the task's own field that says by when (the first one present)
+DEADLINES = ("deadline", "respond_by", "pickup_deadline", "until")
 STATUSES = ("open", "done", "all")
 
 
@@ -53,5 +55,19 @@ async def visible_to(store: Store, who: str, tasks: list[dict[str, Any]]) -> lis
 
 def details_of(task: dict[str, Any]) -> dict[str, Any]:
     """The task's own facts, without the bookkeeping every task has."""
-    skip = {"kind", "conversation_id", "at", "source_id", "id", "status", "done_by", "done_at", "order_id"}
+    skip = {"kind", "conversation_id", "at", "source_id", "id", "status", "done_by", "done_at", "order_id", "buyer",
+            *DEADLINES}  # fmt: skip
     return {k: v for k, v in task.items() if k not in skip}
+
+
+def deadline_of(task: dict[str, Any]) -> str | None:
+    return next((str(task[k]) for k in DEADLINES if task.get(k)), None)
+
+
+async def with_buyers(store: Store, tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each task with the buyer's name of its order (for the page)."""
+    names: dict[str, str] = {}
+    for conversation_id in {str(t.get("conversation_id") or t.get("order_id") or "") for t in tasks} - {""}:
+        _, order = await store.load(conversation_id)
+        names[conversation_id] = (order.buyer.name or order.buyer.id) if order else ""
+    return [{**t, "buyer": names.get(str(t.get("conversation_id") or t.get("order_id") or ""), "")} for t in tasks]

@@ -72,3 +72,37 @@ async def test_a_slot_keeps_its_job_while_it_has_timers() -> None:
         assert scheduler.pending() == 0
     finally:
         scheduler.shutdown()
+
+
+async def test_fed_follow_ups_fire_once_and_a_standby_fires_none() -> None:
+    """What the leader reads from the store every second (`feed`): a timer it
+    holds or already fired with that due time is not set again; one the store
+    moved is; a standby (`stand_by`) forgets them all and fires nothing."""
+    fired: list[Timer] = []
+    scheduler = FollowUpScheduler(asyncio.get_running_loop(), fired.append)
+    scheduler.start(())
+    try:
+        due, later = soon(0.2), soon(3600)
+        store = [Timer("c1", "nudge", due), Timer("c2", "nudge", later)]
+        assert scheduler.feed(store) == 2
+        deadline = asyncio.get_running_loop().time() + 10
+        while scheduler.pending() < 2 and not fired:  # set by the applier thread
+            await asyncio.sleep(0.01)
+        assert scheduler.feed(store) == 0, "held already"
+        while not fired:
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.02)
+        assert scheduler.feed(store) == 0, "c1 fired, still in the store while it is handled"
+        assert scheduler.feed([store[1]]) == 0, "c1 handled: gone from the store, forgotten here"
+        assert scheduler.feed([Timer("c1", "nudge", later)]) == 1, "set again with another due time"
+        scheduler.stand_by()
+        await asyncio.sleep(0.1)
+        assert scheduler.pending() == 0 and scheduler.scheduler.get_jobs() == []
+        assert scheduler.feed([Timer("c3", "nudge", soon(0.05))]) == 0, "a standby takes nothing"
+        scheduler.apply([Timer("c4", "nudge", soon(0.05))], [])
+        await asyncio.sleep(0.3)
+        assert [t.id for t in fired] == ["c1:nudge"]
+        scheduler.lead()
+        assert scheduler.feed(store) == 2
+    finally:
+        scheduler.shutdown()

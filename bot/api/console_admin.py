@@ -12,7 +12,7 @@ from bot.accounts import AuditEntry, Role
 from bot.api.console_auth import ConsoleAuth, Principal
 from bot.api.console_pages import Pages
 from bot.runtime import Runtime
-from bot.seller_tasks import STATUSES, details_of, for_page, seller_tasks, visible_to
+from bot.seller_tasks import STATUSES, deadline_of, details_of, for_page, seller_tasks, visible_to, with_buyers
 from bot.user_admin import AccountError, add_account, reset_password, set_disabled
 
 Status = Literal["open", "done", "all"]
@@ -53,8 +53,9 @@ def admin_router(runtime: Runtime, auth: ConsoleAuth, pages: Pages) -> APIRouter
 
     @router.get("/console/tasks", include_in_schema=False)
     async def tasks_page(who: Annotated[Principal, Depends(people)], status: str = "open") -> Response:
-        tasks = for_page(await tasks_for(who, status))
-        return pages.render("tasks.html", who, tasks=tasks, status=status, statuses=STATUSES, details=details_of)
+        tasks = await with_buyers(runtime.store, for_page(await tasks_for(who, status)))
+        return pages.render("tasks.html", who, tasks=tasks, status=status, statuses=STATUSES, details=details_of,
+                            deadline=deadline_of)  # fmt: skip
 
     @router.post("/console/tasks/{task_id}/done", include_in_schema=False)
     async def done_form(who: Annotated[Principal, Depends(people)], task_id: str) -> Response:

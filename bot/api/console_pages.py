@@ -39,8 +39,16 @@ class Pages:
         tz = zone_of(principal, self.store_tz)
 
         def local(value: datetime | str | None, fmt: str = "%a %d %b %H:%M") -> str:
-            at = parse_time(value) if isinstance(value, str) else value
-            return at.astimezone(tz).strftime(fmt) if at else ""
+            """A moment in the reader's zone; a date or any other text as it is."""
+            try:
+                at = parse_time(value) if isinstance(value, str) else value
+            except ValueError:
+                return str(value)
+            if at is None:
+                return ""
+            if at.tzinfo is None:
+                return str(value)  # a day, not a moment
+            return at.astimezone(tz).strftime(fmt)
 
         html = self.env.get_template(page).render(me=principal, tz=str(tz), local=local, **context)
         return HTMLResponse(html, status_code=code)

@@ -26,7 +26,7 @@ def hold_single_process(database: str) -> None:
     path = str(Path(database).resolve()) + ".lock"
     if path in _held:
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # the state directory: private
     handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the process's life
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

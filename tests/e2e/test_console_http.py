@@ -143,6 +143,8 @@ def test_tasks_are_open_until_someone_marks_them_done(bot: BotProcess) -> None:
     assert Person(bot, "kim").api("GET", "/api/v1/tasks").json() == [], "not kim's conversation"
     assert httpx.get(f"{bot.url}/api/v1/tasks?status=open", headers=BEARER).json()[0]["id"] == task["id"]
 
+    row = olga.page("/console/tasks?status=open").text.split(f'data-task="{task["id"]}"')[1].split("</tr>")[0]
+    assert "Ann · " in row and "new total: 19.00" in row and "adjust price" in row
     done = olga.api("POST", f"/api/v1/tasks/{task['id']}/done")
     assert done.status_code == 200 and done.json()["done_by"] == "olga"
     again = httpx.post(f"{bot.url}/api/v1/tasks/{task['id']}/done", headers=BEARER)

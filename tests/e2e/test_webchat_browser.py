@@ -220,3 +220,17 @@ def test_a_send_that_fails_is_shown_and_retried_until_it_is_taken(bot: BotProces
     said(buyer, "buyer", "¿dónde está mi paquete?")
     buyer.wait_for_function("() => !document.querySelector('#log .pending')", timeout=WAIT)
     assert [m["text"] for m in transcript(bot, "E-1") if m["author"] == "buyer"] == ["¿dónde está mi paquete?"]
+
+
+def test_the_page_reconnects_after_the_bot_restarts_and_catches_up(bot: BotProcess, buyer: Any) -> None:
+    buyer.goto(place_order(bot, "K-7", "Lámpara solar", language="es"))
+    said(buyer, "bot", "K-7")
+    bot.kill()  # the stream drops
+    expect_text(buyer.locator("#banner"), "Reconectando")
+    bot.start()
+    event(bot, "K-7", "order.paid")  # after the restart: arrives on the reconnected stream
+    said(buyer, "bot", "Pago recibido")
+    buyer.wait_for_function("() => document.querySelector('#banner').hidden", timeout=WAIT)
+    expect_text(buyer.locator("#order-status"), "Pagado")
+    texts = buyer.locator("#log .msg").all_inner_texts()
+    assert len(set(texts)) == len(texts)  # caught up from the last message seen: nothing shown twice
