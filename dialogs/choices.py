@@ -71,7 +71,7 @@ ACTION_PHRASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "en": ("ill redo it", "redo", "ill redo", "ill send another", "not visible"),
         "ru": ("пересниму", "переснять", "не видна", "не видно"),
         "es": ("la repito", "lo repito", "repito", "no se ve"),
-        "pt": ("vou refazer", "refazer", "refaco", "nao aparece"),
+        "pt": ("vou tirar outra", "tirar outra", "vou refazer", "refazer", "refaco", "nao aparece"),
         "fr": ("je la refais", "je refais", "on la voit pas", "on ne la voit pas"),
     },
     "all_good": {

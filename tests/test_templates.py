@@ -483,3 +483,11 @@ def test_links_stand_apart_from_the_text(language: str, path: str) -> None:
     for text in renders(path, language):
         for link in URL.findall(text):
             assert link.rstrip(".,;:!?") in known, f"{language}/{path}: {link!r}"
+
+
+@pytest.mark.parametrize("language", (EN, *LANGUAGES))
+@pytest.mark.parametrize(("via", "name"), [("telegram", "Telegram"), ("whatsapp", "WhatsApp")])
+def test_link_request_names_the_platform_as_buyers_know_it(language: str, via: str, name: str) -> None:
+    """The buyer reads "another Telegram chat", not the channel's internal id."""
+    text = render("common/link_requested.j2", language, via=via)
+    assert name in text and via not in text

@@ -163,6 +163,12 @@ def test_yes_and_no_answer_the_packaging_question(language: str) -> None:
     assert bot.state == "awaiting_evidence" and bot.said[-1] != "common/not_understood", language
 
 
+def test_a_buyer_who_will_retake_the_photo_gets_asked_for_it_again() -> None:
+    bot = at_packaging_question("pt")
+    bot.says("vou tirar outra foto")
+    assert bot.state == "awaiting_evidence" and bot.said[-1] != "common/not_understood"
+
+
 def at_how_did_it_go(language: str) -> Harness:
     bot = Harness()
     placed(bot, language)
