@@ -128,7 +128,11 @@ class WebBuyer:
 
     def _poll(self) -> None:
         params = {"session": self.session, "after": self.cursor}
-        data = httpx.get(f"{self.url}/chat/api/messages", params=params, timeout=10).json()
+        response = httpx.get(f"{self.url}/chat/api/messages", params=params, timeout=10)
+        if response.status_code == 503:  # the store is restarting: the page tries again, so do we
+            return
+        response.raise_for_status()
+        data = response.json()
         self.cursor = data["cursor"]
         self.unread += [m for m in data["messages"] if m["author"] != "buyer"]
 

@@ -125,7 +125,7 @@ def test_a_second_chat_proving_the_order_only_asks_and_the_buyer_decides(tmp_pat
         status = fake.next_message(mallory, 10).text or ""
         assert "TG-4" in status and "another chat" in status and "Solar lamp" not in status and "Ann" not in status
         notice = fake.next_message(ANN, 10)
-        assert "Someone in another telegram chat" in (notice.text or "")
+        assert "Someone in another Telegram chat" in (notice.text or "")
         assert bot.order("TG-4")["conversation"]["address"] == str(ANN)
         fake.user_sends(mallory, "hello? where is it")  # still only the status
         assert "another chat" in (fake.next_message(mallory, 10).text or "")

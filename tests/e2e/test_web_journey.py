@@ -98,6 +98,9 @@ def test_redis_backend_survives_a_redis_restart_between_follow_ups(tmp_path: Pat
             buyer.next_reply()  # linked
             assert "Step-by-step help" in buyer.next_reply()["text"]
             redis.kill()  # SIGKILL: only what AOF has survives
+            down = httpx.get(f"{bot.url}/chat/api/messages", params={"session": buyer.session}, timeout=30)
+            # the page is told to try again, never a bare 500
+            assert down.status_code == 503 and down.headers["retry-after"] == "1", down.text
             time.sleep(2.5)  # the nudge comes due while Redis is down
             redis.restart()
             assert "Pay for order R-1 now" in buyer.next_reply(timeout=30)["text"]
