@@ -37,6 +37,7 @@ faults: $(STAMP) redis
 	@mkdir -p var && rm -f var/faults.jsonl
 	BUYERBOT_FAULT_RUNS=full BUYERBOT_FAULT_REPORT=var/faults.jsonl $(BIN)/pytest -q -p no:randomly --timeout=1800 -m faults tests/faults
 	$(BIN)/python -m tests.faults.report var/faults.jsonl
+	$(BIN)/pytest -q tests/security tests/contract/test_number_binding.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
