@@ -29,8 +29,10 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# the e2e tests mostly wait (for processes, timers, the fakes): three workers keep 2 cores busy;
+# loadfile keeps a module's tests (and its browser, its Redis) on one worker
 test: $(STAMP) redis chromium
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n 3 --dist loadfile
 
 # the fault suite in full (make test runs each fault once); the table goes to RELIABILITY.md
 faults: $(STAMP) redis
