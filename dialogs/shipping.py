@@ -78,10 +78,14 @@ class ShippingModel(DialogModel):
     def _eta(self) -> datetime | None:
         shipped = self.turn.order.facts.get("order.shipped", {})
         at = parse_time(shipped.get("occurred_at"))
-        try:
-            return at + timedelta(days=int(shipped["eta_days"])) if at and shipped.get("eta_days") else None
-        except (TypeError, ValueError):
+        if at is None:
             return None
+        try:
+            days = int(shipped.get("eta_days") or 0)
+        except (TypeError, ValueError):
+            days = 0
+        # no ETA from the carrier: assume one, so a quiet parcel still ends in a check, never a wait forever
+        return at + (timedelta(days=days) if days > 0 else self.turn.policy.timing("shipping.assumed_eta", "30d"))
 
     def _watch_transit(self) -> None:
         self.turn.schedule_in("transit", self.turn.policy.guides.transit_update_after)

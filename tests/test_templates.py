@@ -251,7 +251,7 @@ VARIANTS: dict[str, list[dict[str, Any]]] = {
         {"kind": "extra", "buyer_pays": "$10.00"},
     ],
     "shipping/transit_update": [{"late": True}, {"tracking_url": ""}],
-    "shipping/transit_late": [{"carrier": ""}],
+    "shipping/transit_late": [{"carrier": ""}, {"eta": ""}],
     "shipping/return_shipping": [{"buyer_pays": True}],
     "common/aftersales_closed": [{"seasonal": False, "days": 90}],
     "unpaid/confirmation": [

@@ -87,6 +87,15 @@ def test_after_the_eta_an_apology_and_a_seller_task_to_check_the_parcel() -> Non
     assert kinds(bot) == ["check_parcel"]
 
 
+def test_a_parcel_without_an_eta_still_ends_in_an_apology_and_a_check() -> None:
+    """No ETA from the carrier must not leave a quiet parcel waiting forever."""
+    bot = shipped(eta_days=0)
+    said = bot.fire_all(29 * D)
+    assert said == ["shipping/transit_update"]
+    assert bot.fire_all(3 * D) == ["shipping/transit_late"]  # the assumed 30 days plus the grace day
+    assert kinds(bot)[-1] == "check_parcel"
+
+
 def test_delivery_stops_the_transit_watch() -> None:
     bot = shipped(eta_days=10)
     bot.advance(3 * D)
