@@ -353,7 +353,9 @@ async def test_webhook_delivery_with_secret_and_retry(fake: FakeTelegram, bot: B
         with pytest.raises(TelegramConflictError):
             await bot.get_updates()
         uid2 = fake.user_sends(70, "second")
-        await fake.await_for(lambda: len(receiver.seen) >= 3, timeout=5, what="webhook deliveries")
+        # the fake records an attempt once the receiver's answer is in: wait for both sides
+        await fake.await_for(lambda: len(receiver.seen) >= 3 and len(fake.webhook_attempts) >= 3, timeout=10,
+                             what="webhook deliveries")  # fmt: skip
         assert receiver.seen == [(uid, "s3cr3t"), (uid, "s3cr3t"), (uid2, "s3cr3t")]
         assert [a.ok for a in fake.webhook_attempts] == [False, True, True]
         info = await bot.get_webhook_info()
