@@ -65,7 +65,8 @@ def the_store_answers(fake: FakeTelegram, chat: int, *, echo: bool = True) -> No
     assert catalogue.text == "Our catalogue: solar lamps, desk lamps."
     query = press(fake, chat, catalogue, "More lamps")
     assert reply(fake, chat) == "More lamps: garden lamps, night lights."
-    assert fake.answer_for(query) is not None
+    # the answer to the press and the reply race each other: wait for both
+    fake.wait_for(lambda: fake.answer_for(query) is not None, 10, what="the press answered")
     if echo:
         fake.user_sends(chat, "do you sell cables?")
         assert reply(fake, chat) == "You said: do you sell cables?"
@@ -92,7 +93,8 @@ def test_the_unpaid_journey_runs_inside_the_store_bot_and_the_store_keeps_answer
         assert reply(fake, ANN).startswith("You're welcome")
         query = press(fake, ANN, guide, "I've paid")
         assert "platform usually confirms a payment" in reply(fake, ANN)
-        assert fake.answer_for(query) is not None
+        # the answer to the press and the reply race each other: wait for both
+        fake.wait_for(lambda: fake.answer_for(query) is not None, 10, what="the press answered")
         bot.post_event(simple_event("EM-1", "order.paid"))
         assert "Payment received" in reply(fake, ANN)
         fake.user_sends(ANN, "do you have red lamps?")  # the journey is over: the store's again

@@ -50,7 +50,8 @@ def unpaid_journey_by_deep_link(bot: BotProcess, fake: FakeTelegram, order_id: s
     assert guide.buttons[0]["url"] == "https://sale.aliexpress.com/pay-help.htm"  # the guide is a link button
     query = press(fake, ANN, guide, "I've paid")
     assert "platform usually confirms a payment" in (fake.next_message(ANN, 10).text or "")
-    assert fake.answer_for(query) is not None
+    # the answer to the press and the reply race each other: wait for both
+    fake.wait_for(lambda: fake.answer_for(query) is not None, 10, what="the press answered")
     bot.post_event(simple_event(order_id, "order.paid"))
     assert "Payment received" in (fake.next_message(ANN, 10).text or "")
     press(fake, ANN, guide, "I've paid")  # the old guide's button, after the payment
