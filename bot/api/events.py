@@ -3,14 +3,14 @@ size limit, strict envelope, idempotent on `event_id`."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
 
+from bot.api.bearer import bearer_guard
 from bot.runtime import Runtime
 from bot.undelivered import held_back, undelivered
 from dialogs.model import Inbound
@@ -160,10 +160,7 @@ async def read_limited(request: Request, limit: int) -> bytes:
 def event_router(runtime: Runtime, api_token: str, max_bytes: int) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
-    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+    authorised = bearer_guard(api_token)
 
     @router.post(
         "/events",

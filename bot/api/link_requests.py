@@ -5,13 +5,13 @@ under `conversation.memory.link_requests`."""
 
 from __future__ import annotations
 
-import hmac
 import secrets
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
+from bot.api.bearer import bearer_guard
 from bot.runtime import Runtime
 from dialogs.link_requests import APPROVE, REFUSE
 from dialogs.model import Inbound
@@ -24,10 +24,7 @@ class AnswerIn(BaseModel):
 def link_request_router(runtime: Runtime, api_token: str) -> APIRouter:
     router = APIRouter(prefix="/api/v1")
 
-    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+    authorised = bearer_guard(api_token)
 
     @router.post(
         "/orders/{order_id}/link-requests/{request}/{answer}",

@@ -4,14 +4,14 @@ handled input."""
 
 import asyncio
 import contextlib
-import hmac
 import logging
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from bot.api.bearer import bearer_guard
 from bot.logs import log_input
 from bot.metrics import Metrics, serve_separately
 
@@ -56,10 +56,7 @@ def mount_operations(app: FastAPI, services: "Services", api_token: str) -> Oper
     services.runtime.on_commit.append(log_input)
     operations = Operations(services, metrics)
 
-    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(token.encode(), api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
+    authorised = bearer_guard(api_token)
 
     router = APIRouter()
 
