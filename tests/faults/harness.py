@@ -55,6 +55,11 @@ class Tally:
     #: the most messages that were in flight at one fault (the bound for doubled)
     in_flight_max: int = 0
 
+    def add(self, inputs: int, lost: int, doubled: int) -> None:
+        """One run of the fault: its inputs and what they came to."""
+        self.runs, self.inputs = self.runs + 1, self.inputs + inputs
+        self.lost, self.doubled = self.lost + lost, self.doubled + doubled
+
     def record(self) -> None:
         path = os.environ.get(REPORT_ENV)
         if path:

@@ -46,8 +46,7 @@ def test_sigkill_of_the_bot_mid_burst(tmp_path: Path, redis: RedisServer) -> Non
                 bot.kill()
                 bot.start(90)
                 lost, doubled = settle(fake, chats)
-                tally.runs, tally.inputs = tally.runs + 1, tally.inputs + len(chats)
-                tally.lost, tally.doubled = tally.lost + lost, tally.doubled + doubled
+                tally.add(len(chats), lost, doubled)
                 tally.in_flight_max = IN_FLIGHT_MAX
                 assert lost == 0 and doubled <= IN_FLIGHT_MAX, (run, lost, doubled)
         finally:
@@ -68,8 +67,7 @@ def test_redis_killed_and_restarted_mid_burst(tmp_path: Path, redis: RedisServer
                 time.sleep(0.5)
                 redis.start()
                 lost, doubled = settle(fake, chats, timeout=90)
-                tally.runs, tally.inputs = tally.runs + 1, tally.inputs + len(chats)
-                tally.lost, tally.doubled = tally.lost + lost, tally.doubled + doubled
+                tally.add(len(chats), lost, doubled)
                 assert lost == 0 and doubled == 0, (run, lost, doubled)
         finally:
             bot.stop()
@@ -88,8 +86,7 @@ def test_a_storm_of_platform_errors(tmp_path: Path, redis: RedisServer, status: 
                 fake.wait_for(lambda chats=chats: sent_to(fake, chats) >= 5, 30, what="sending")
                 fake.fail_next("sendMessage", status, times=15, retry_after=1)
                 lost, doubled = settle(fake, chats, timeout=90)
-                tally.runs, tally.inputs = tally.runs + 1, tally.inputs + len(chats)
-                tally.lost, tally.doubled = tally.lost + lost, tally.doubled + doubled
+                tally.add(len(chats), lost, doubled)
                 assert lost == 0 and doubled == 0, (run, lost, doubled)
             ok = sorted(c.time for c in fake.calls if c.method == "sendMessage" and c.status == 200)
             assert ok, "sending resumed"
@@ -118,8 +115,7 @@ def test_webhook_redelivery_of_every_update(tmp_path: Path, redis: RedisServer) 
                 answers = [m for m in fake.sent_messages()[before:] if m.chat_id in set(chats)]
                 doubled = len(answers) - len(chats)
                 lost = len(chats) - len({m.chat_id for m in answers})
-                tally.runs, tally.inputs = tally.runs + 1, tally.inputs + len(chats)
-                tally.lost, tally.doubled = tally.lost + lost, tally.doubled + doubled
+                tally.add(len(chats), lost, doubled)
                 assert lost == 0 and doubled == 0, (run, lost, doubled)
         finally:
             bot.stop()
