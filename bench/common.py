@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.app import all_dialogs
 from bot.cluster import Cluster
-from bot.ratelimit import ChannelLimits
+from bot.ratelimit import ChannelLimits, LocalLimits
 from bot.rendering import Renderer
 from bot.runtime import Runtime
 from bot.sender import Sender
@@ -89,6 +89,8 @@ class StallMonitor:
     def __init__(self, tick: float = TICK) -> None:
         self.tick = tick
         self.lateness: list[float] = []
+        #: of each lateness, the loop thread's own CPU time (parallel to `lateness`)
+        self.own: list[float] = []
         #: time.time() of each wake-up (parallel to `lateness`)
         self.woke: list[float] = []
         #: (generation, seconds) of every cyclic-GC pass while running
@@ -112,9 +114,13 @@ class StallMonitor:
 
     async def _run(self) -> None:
         while True:
-            before = time.perf_counter()
+            before, cpu = time.perf_counter(), time.thread_time()
             await asyncio.sleep(self.tick)
-            self.lateness.append(max(0.0, time.perf_counter() - before - self.tick))
+            late = max(0.0, time.perf_counter() - before - self.tick)
+            self.lateness.append(late)
+            # the loop thread's own CPU in that time: the part of the stall that
+            # is our work, not the OS running other processes (or threads) instead
+            self.own.append(min(late, time.thread_time() - cpu))
             self.woke.append(time.time())
 
     def worst_at(self) -> float:
@@ -125,6 +131,7 @@ class StallMonitor:
 
     def reset(self) -> None:
         self.lateness = []
+        self.own = []
         self.woke = []
         self.gc_pauses = []
 
@@ -138,6 +145,11 @@ class StallMonitor:
     @property
     def max(self) -> float:
         return max(self.lateness, default=0.0)
+
+    @property
+    def own_max(self) -> float:
+        """The longest stall counting only the loop thread's own CPU time."""
+        return max(self.own, default=0.0)
 
     def p(self, q: float) -> float:
         return pct(self.lateness, q)
@@ -205,15 +217,19 @@ async def start_stack(
     store_url: str, policy: Policy, forward: set[str] | None = None, sender_rate: float | None = None
 ) -> Stack:
     """What `start_services` does, with a recording channel (named telegram,
-    no rate limit, or `sender_rate` messages/s as Telegram's 30/s) instead of
-    the real doors. `forward`: only these conversations' due timers go on to
-    the runtime (None: all)."""
+    no overall rate limit, or `sender_rate` messages/s as Telegram's 30/s;
+    shared in Redis on the Redis store) instead of the real doors.
+    `forward`: only these conversations' due timers go on to the runtime
+    (None: all)."""
     clock = SystemClock()
     store = await open_store(store_url)
     await store.ping()
     runtime = Runtime(store, DialogEngine(all_dialogs(), policy, clock), clock)
     channel = RecordingChannel()
-    limits = {"telegram": ChannelLimits(rate=sender_rate or 1e7, per_chat_rate=1e7, per_chat_burst=1e7)}
+    # one message per chat here: a chat's own limit (Telegram's 1/s, burst 3) never holds one back
+    per_channel = {"telegram": ChannelLimits(rate=sender_rate or 1e7, per_chat_rate=1.0, per_chat_burst=3.0)}
+    # as start_services: on Redis the limits are shared by the processes, kept in Redis
+    limits = store.shared_limits(per_channel) if isinstance(store, RedisStore) else LocalLimits(per_channel)
     sender = RecordingSender(store, {"telegram": channel}, Renderer(ROOT / "templates"), limits, clock)
     sender.enqueued_at = {}
     sender.on_unreachable = runtime.mark_unreachable

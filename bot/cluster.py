@@ -63,7 +63,7 @@ class Cluster:
         self.shared = callable(getattr(store, "hold_lease", None))
         lease = StoreLease(store) if self.shared else SoleLease()
         self.leadership = Leadership(lease, self._lead, self._stand_by)
-        self.feed = TimerFeed(store, scheduler.feed, clock)
+        self.feed = TimerFeed(store, scheduler, clock)
         #: called on taking the lead and on losing it (e.g. Telegram polling)
         self.on_lead: list[Hook] = []
         self.on_stand_by: list[Hook] = []

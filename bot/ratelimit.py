@@ -7,16 +7,22 @@ store's `RedisLimits` shares them between processes."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+Answer = tuple[float, bool]
+
 
 class Limits(Protocol):
-    async def reserve(self, channel: str, chat: str) -> tuple[float, bool]:
+    async def reserve(self, channel: str, chat: str) -> Answer:
         """Take the right to send one message to `chat` now: (0, _) when
         taken; else (seconds to wait, True when the whole channel must wait:
         its overall rate or a pause, False when only this chat must)."""
+
+    async def reserve_many(self, channel: str, chats: Sequence[str]) -> list[Answer]:
+        """`reserve` for each of `chats` in turn, at once (one round trip
+        when shared): once the whole channel must wait, so do the rest."""
 
     async def pause(self, channel: str, seconds: float) -> None:
         """A 429: nobody sends on `channel` for `seconds`."""
@@ -114,13 +120,30 @@ class ChannelLimits:
                 del self._chats[chat]
 
 
+def padded(answers: list[Answer], count: int) -> list[Answer]:
+    """`answers` to the first of `count` chats, the last one a wait for the
+    whole channel when short: the same for the rest."""
+    return answers + [answers[-1]] * (count - len(answers)) if answers else []
+
+
 class LocalLimits:
     """`Limits` kept in this process: right for one process (SQLite)."""
 
     def __init__(self, limits: Mapping[str, ChannelLimits]) -> None:
         self.limits = dict(limits)
 
-    async def reserve(self, channel: str, chat: str) -> tuple[float, bool]:
+    async def reserve(self, channel: str, chat: str) -> Answer:
+        return self._reserve(channel, chat)
+
+    async def reserve_many(self, channel: str, chats: Sequence[str]) -> list[Answer]:
+        answers: list[Answer] = []
+        for chat in chats:
+            answers.append(self._reserve(channel, chat))
+            if answers[-1][1]:
+                break
+        return padded(answers, len(chats))
+
+    def _reserve(self, channel: str, chat: str) -> Answer:
         limits = self.limits[channel]
         overall = limits.overall_delay()
         if overall > 0:

@@ -64,7 +64,8 @@ class Sender:
         self._busy: set[Key] = set()
         self._seq = itertools.count()
         self._wake = asyncio.Event()
-        self._slots = asyncio.Semaphore(concurrency)
+        #: most messages being sent at once (each claims, sends, marks)
+        self.concurrency = concurrency
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -115,32 +116,51 @@ class Sender:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
-            ready, _, key = self._heap[0]
-            wait = ready - time.monotonic()
+            wait = self._heap[0][0] - time.monotonic()
             if wait > 0:
                 await self._sleep(wait)
                 continue
-            heapq.heappop(self._heap)
-            self._scheduled.discard(key)
-            if key in self._busy or not self._queues.get(key):
+            free = self.concurrency - len(self._busy)
+            if free <= 0:  # woken when a send is done
+                await self._sleep(MARK_RETRY_MAX)
                 continue
-            try:
-                wait, everyone = await self.limits.reserve(key[0], key[1])
+            ready = self._take_ready(free)
+            if not ready:
+                continue
+            channel = ready[0][1][0]
+            try:  # one round trip for all of them (shared limits): a busy store never paces one at a time
+                answers = await self.limits.reserve_many(channel, [key[1] for _, key in ready])
             except Exception as exc:  # e.g. Redis restarting: try again soon
                 log.warning("rate limit check failed: %r", exc)
-                wait, everyone = 1.0, True
-            if wait > 0:
-                if everyone:  # the channel's rate, or a 429: nobody sends meanwhile, the order kept
-                    self._schedule(key, ready)
-                    await self._sleep(wait)
+                answers = [(1.0, True)] * len(ready)
+            pause = 0.0
+            for (at, key), (wait, everyone) in zip(ready, answers, strict=True):
+                if wait <= 0:
+                    self._busy.add(key)
+                    task = asyncio.create_task(self._send_head(key))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                elif everyone:  # the channel's rate, or a 429: nobody sends meanwhile, the order kept
+                    self._schedule(key, at)
+                    pause = max(pause, wait)
                 else:
                     self._schedule(key, time.monotonic() + wait)
-                continue
-            await self._slots.acquire()
-            self._busy.add(key)
-            task = asyncio.create_task(self._send_head(key))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            if pause > 0:
+                await self._sleep(pause)
+
+    def _take_ready(self, most: int) -> list[tuple[float, Key]]:
+        """Up to `most` chats of one channel whose turn has come, in turn."""
+        ready: list[tuple[float, Key]] = []
+        now = time.monotonic()
+        while self._heap and len(ready) < most:
+            at, _, key = self._heap[0]
+            if at > now or (ready and key[0] != ready[0][1][0]):
+                break
+            heapq.heappop(self._heap)
+            self._scheduled.discard(key)
+            if key not in self._busy and self._queues.get(key):
+                ready.append((at, key))
+        return ready
 
     async def _sleep(self, seconds: float) -> None:
         """Wait `seconds`, or less when new work comes (enqueue, a send done)."""
@@ -167,7 +187,6 @@ class Sender:
             log.exception("delivery of %s crashed; will retry", queue[0].id)
             retry_at = time.monotonic() + 5
         finally:
-            self._slots.release()
             self._busy.discard(key)
             if queue:
                 self._schedule(key, retry_at)

@@ -40,7 +40,7 @@ from dialogs.ports import Clock, Loaded, Store
 
 log = logging.getLogger(__name__)
 #: `handle_many` lets the loop run others after this many decisions
-DECIDE_SLICE = 8
+DECIDE_SLICE = 4
 
 
 def load_wanted(inbound: Inbound) -> tuple[str, str | None]:

@@ -26,6 +26,8 @@ LOOKAHEAD = timedelta(seconds=10)
 #: how often it reads them (seconds): a follow-up set by another process
 #: less than this before its due time fires up to this late
 FEED_EVERY = 1.0
+#: timers handed to the scheduler in one step of the loop
+FEED_PAGE = 500
 
 
 class Lease(Protocol):
@@ -114,16 +116,35 @@ class Leadership:
                 log.warning("scheduler lease not released (it lapses by itself): %r", exc)
 
 
+class Fed(Protocol):
+    """What the feed hands the timers to (`FollowUpScheduler`)."""
+
+    def feed(self, timers: list[Timer], complete: bool = True) -> int: ...
+
+    def forget_handled(self, in_store: set[str]) -> None: ...
+
+
 class TimerFeed:
     """On the leader: reads the follow-ups due within LOOKAHEAD from the store
-    every FEED_EVERY and hands the scheduler the ones it does not hold yet."""
+    every FEED_EVERY and hands the scheduler the ones it does not hold yet,
+    FEED_PAGE at a time with the loop serving others in between (10,000 due
+    in the same second are 20 short steps, not one long one)."""
 
-    def __init__(self, store: DueTimers, feed: Callable[[list[Timer]], int], clock: Clock) -> None:
-        self.store, self.feed, self.clock = store, feed, clock
+    def __init__(self, store: DueTimers, scheduler: Fed, clock: Clock) -> None:
+        self.store, self.scheduler, self.clock = store, scheduler, clock
         self._task: asyncio.Task[None] | None = None
 
     async def poll(self) -> int:
-        return self.feed(await self.store.timers_due(self.clock.now() + LOOKAHEAD))
+        timers = await self.store.timers_due(self.clock.now() + LOOKAHEAD)
+        fed, in_store = 0, set[str]()
+        for start in range(0, len(timers), FEED_PAGE):
+            if start:
+                await asyncio.sleep(0)
+            page = timers[start : start + FEED_PAGE]
+            fed += self.scheduler.feed(page, complete=False)
+            in_store.update(timer.id for timer in page)
+        self.scheduler.forget_handled(in_store)
+        return fed
 
     def start(self) -> None:
         if self._task is None:

@@ -34,7 +34,7 @@ from dialogs.model import Timer
 log = logging.getLogger(__name__)
 FireCallback = Callable[[Timer], None]
 #: most due timers handed to `on_due` in one callback on the loop
-HAND_OVER = 256
+HAND_OVER = 64
 #: due times are rounded up to this (microseconds): one APScheduler job per slot
 QUANTUM_US = 1_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -132,7 +132,9 @@ class FollowUpScheduler:
         set them): those this scheduler does not hold yet with that due time,
         and has not fired with it, are set. `complete`: `timers` is all the
         store holds in the window, so a fired timer missing from it was
-        handled (forgotten here). Returns how many were set."""
+        handled (forgotten here, see `forget_handled`; a feed read in pages
+        passes False and calls that once all pages are fed). Returns how
+        many were set."""
         if not self.active:
             return 0
         timers = list(timers)
@@ -144,13 +146,18 @@ class FollowUpScheduler:
                 if (found := held.get(t.id)) is None or found[1].due_at != t.due_at
                 if self._fired.get(t.id) != t.due_at
             ]
-            if complete and self._fired:
-                there = {t.id for t in timers}
-                for timer_id in [i for i in self._fired if i not in there]:
-                    del self._fired[timer_id]
+        if complete:
+            self.forget_handled({t.id for t in timers})
         if new:
             self.apply(new, ())
         return len(new)
+
+    def forget_handled(self, in_store: set[str]) -> None:
+        """Fired timers whose id is not among `in_store` (all the timers the
+        store holds due soon) were handled: forgotten here."""
+        with self._index_lock:
+            for timer_id in [i for i in self._fired if i not in in_store]:
+                del self._fired[timer_id]
 
     def lead(self) -> None:
         """This process now holds the lead: it fires what `feed` and `apply` give."""

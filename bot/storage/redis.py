@@ -49,7 +49,7 @@ MAX_CONNECTIONS = 64
 #: longest wait for Redis to take or answer a round trip, seconds
 SOCKET_TIMEOUT = 30.0
 #: `commit_many` lets the loop run others after encoding this many changes
-ENCODE_SLICE = 16
+ENCODE_SLICE = 8
 log = logging.getLogger(__name__)
 
 

@@ -74,23 +74,27 @@ def pack_in_c(pool: Any) -> None:
         pool.connection_class = type(f"PackInC{base.__name__}", (_PackInC, base), {})
 
 
-#: about the most arguments in one pipeline: packing and parsing a pipeline
-#: holds the loop, so a burst goes out as several pipelines, started on
-#: successive turns of the loop (a commit script has 20-60 arguments)
+#: about the most arguments, and commands, in one pipeline: packing and
+#: parsing a pipeline holds the loop (redis-py parses each reply on its own,
+#: ~30-60 us a command, twice in MULTI/EXEC), so a burst goes out as several
+#: pipelines, started on successive turns of the loop (a commit script has
+#: 20-60 arguments; a locked load is 3 commands a conversation)
 MAX_ARGS = 1_000
+MAX_COMMANDS = 64
 
 
 def _chunks(queued: list[Queued]) -> list[list[Queued]]:
-    """Whole groups, about MAX_ARGS arguments a chunk."""
+    """Whole groups, about MAX_ARGS arguments and MAX_COMMANDS commands a chunk."""
     chunks: list[list[Queued]] = []
-    size = MAX_ARGS
+    size = count = MAX_ARGS + MAX_COMMANDS
     for item in queued:
         weight = sum(len(command) for command in item[0])
-        if size + weight > MAX_ARGS:
+        if size + weight > MAX_ARGS or count + len(item[0]) > MAX_COMMANDS:
             chunks.append([])
-            size = 0
+            size = count = 0
         chunks[-1].append(item)
         size += weight
+        count += len(item[0])
     return chunks
 
 

@@ -71,6 +71,9 @@ class SqliteStore(SqliteRecords):
         #: loop's own calls wait for them rather than for the connection
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-batch")
         self._batch_running = asyncio.Lock()
+        #: the loop's own calls made while a batch runs: run as soon as it ends,
+        #: before the next batch (a burst queues many; a claim waits for one)
+        self._after_batch: list[Callable[[], None]] = []
         #: the sender's writes queued in this turn of the loop, and the task that
         #: commits them together in the next (see `_grouped`)
         self._writes: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
@@ -98,11 +101,28 @@ class SqliteStore(SqliteRecords):
             raise RuntimeError("SqliteStore is closed")
         if batch:
             async with self._batch_running:
-                return await asyncio.get_running_loop().run_in_executor(self._executor, self._guarded, fn)
+                try:
+                    return await asyncio.get_running_loop().run_in_executor(self._executor, self._guarded, fn)
+                finally:
+                    waiting, self._after_batch = self._after_batch, []
+                    for run in waiting:
+                        run()
         if self._batch_running.locked():
-            async with self._batch_running:
-                return self._guarded(fn)
+            return await self._when_batch_ends(lambda: self._guarded(fn))
         return self._guarded(fn)
+
+    def _when_batch_ends(self, fn: Callable[[], T]) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+
+        def run() -> None:
+            if not future.done():  # else its caller gave up
+                try:
+                    future.set_result(fn())
+                except Exception as exc:
+                    future.set_exception(exc)
+
+        self._after_batch.append(run)
+        return future
 
     def _guarded(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self._guard:
@@ -125,8 +145,7 @@ class SqliteStore(SqliteRecords):
 
     async def _flush(self) -> None:
         if self._batch_running.locked():
-            async with self._batch_running:
-                self._flush_now()
+            await self._when_batch_ends(self._flush_now)
         else:
             self._flush_now()
 

@@ -42,11 +42,12 @@ class SqliteRecords:
         return [self._timer(row) for row in rows]
 
     async def timers_due(self, until: datetime) -> list[Timer]:
-        def read(db: sqlite3.Connection) -> list[Any]:
+        def read(db: sqlite3.Connection) -> list[Timer]:  # decoded on the worker thread, off the loop
             sql = "SELECT conversation_id, name, due_us FROM timers WHERE due_us <= ? ORDER BY due_us, rowid"
-            return db.execute(sql, (codec.to_micros(until),)).fetchall()
+            return [self._timer(row) for row in db.execute(sql, (codec.to_micros(until),))]
 
-        return [self._timer(row) for row in await self._run(read, batch=True)]
+        found: list[Timer] = await self._run(read, batch=True)
+        return found
 
     async def count_timers(self) -> int:
         return int((await self._one("SELECT COUNT(*) FROM timers"))[0])

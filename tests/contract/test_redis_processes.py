@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.ratelimit import ChannelLimits
+from bot.ratelimit import ChannelLimits, LocalLimits
 from bot.storage import open_store
 from bot.storage.redis import RedisStore
 from dialogs.model import OutboxStatus, Timer
@@ -137,6 +137,18 @@ async def test_rate_limits_and_a_pause_are_shared(two: tuple[RedisStore, RedisSt
     await asyncio.sleep(1.1)
     wait, everyone = await lb.reserve("telegram", "-100")
     assert wait > 3 and not everyone, "a group's own, slower limit"
+
+
+async def test_many_chats_reserved_at_once_as_one_by_one(store: Store) -> None:
+    """The sender asks for several chats in one call (one round trip on Redis)."""
+    per = {"telegram": ChannelLimits(rate=30, per_chat_rate=1, per_chat_burst=1)}
+    limits = store.shared_limits(per) if isinstance(store, RedisStore) else LocalLimits(per)
+    answers = await limits.reserve_many("telegram", ["1", "1", "2", "3", "4", "5"])
+    assert answers[0] == (0.0, False)
+    assert answers[1][0] > 0.5 and not answers[1][1], "the same chat again: its own 1/s"
+    assert answers[2:4] == [(0.0, False)] * 2, "the overall burst (30/s: 3 at once)"
+    assert all(everyone and 0 < wait <= 0.05 for wait, everyone in answers[4:]), "then the channel waits, all of it"
+    assert await limits.reserve_many("telegram", []) == []
 
 
 async def test_timers_due_reads_up_to_a_time_soonest_first(store: Store) -> None:
