@@ -127,7 +127,7 @@ class Sender:
             ready = self._take_ready(free)
             if not ready:
                 continue
-            channel = ready[0][1][0]
+            channel, asked = ready[0][1][0], time.monotonic()
             try:  # one round trip for all of them (shared limits): a busy store never paces one at a time
                 answers = await self.limits.reserve_many(channel, [key[1] for _, key in ready])
             except Exception as exc:  # e.g. Redis restarting: try again soon
@@ -145,6 +145,11 @@ class Sender:
                     pause = max(pause, wait)
                 else:
                     self._schedule(key, time.monotonic() + wait)
+            # the wait was counted when the store answered, a round trip ago
+            # (longer when the store or the loop is busy, e.g. a burst being
+            # decided): ask again that much sooner, or the bucket's slack (a
+            # tenth of a second of messages) runs out while answers travel
+            pause -= time.monotonic() - asked
             if pause > 0:
                 await self._sleep(pause)
 
@@ -163,10 +168,13 @@ class Sender:
         return ready
 
     async def _sleep(self, seconds: float) -> None:
-        """Wait `seconds`, or less when new work comes (enqueue, a send done)."""
+        """Wait `seconds`, or less when new work comes (enqueue, a send done).
+        Not `asyncio.wait_for`: in Python 3.11 it can swallow a cancellation
+        that comes as the wake-up does (the sender then never stopped)."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
 
     def _schedule(self, key: Key, at: float) -> None:
         if key in self._scheduled or key in self._busy:
