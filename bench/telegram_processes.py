@@ -20,10 +20,11 @@ Every chat must get exactly as many replies as it sent messages (0 lost, 0
 doubled, counted at the fake). Redis's own counters, read around each round
 of the Redis variants: commands processed and read events (each read event
 is one round trip from a client: a command or a whole pipeline) per handled
-update, and Redis's CPU per update. CPU (cores busy during the round, from
-/proc) of each bot process, Redis, and this process (the fake and the
-driver). The ratio is the median over rounds of variant/echo within the
-same round.
+update, and Redis's CPU per update. The bot's CPU per handled update (its
+processes together), and the cores busy during the round (from /proc) of
+each bot process, Redis, this process (the fake and the driver) and the
+whole machine (/proc/stat: the others' work on a shared machine shows). The
+ratio is the median over rounds of variant/echo within the same round.
 
     python -m bench.telegram_processes [--mode polling|webhook] [--n 2000] [--buyers 200] [--rounds 3]
 """
@@ -31,10 +32,12 @@ same round.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -76,8 +79,10 @@ class Variant:
     commands: list[float] = field(default_factory=list)
     trips: list[float] = field(default_factory=list)
     redis_cpu_ms: list[float] = field(default_factory=list)
-    #: per round: cores busy of each pid, then of this process (the fake)
+    #: per round: cores busy of each pid, then of this process (the fake), then of the machine
     cores: list[list[float]] = field(default_factory=list)
+    #: per round: CPU of the bot's processes together per handled update
+    bot_cpu_ms: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -96,8 +101,16 @@ def redis_counters(url: str) -> tuple[int, int, float]:
     )
 
 
+def machine_cpu() -> float:
+    """CPU seconds all processes of the machine have used (/proc/stat): what else runs shows."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pids: list[int]) -> list[float]:
-    return [CpuTimes(pid).read() for pid in pids] + [own_cpu()]
+    """Each pid's, this process's (the fake), the whole machine's."""
+    return [CpuTimes(pid).read() for pid in pids] + [own_cpu(), machine_cpu()]
 
 
 def check_replies(v: Variant, sent_to: list[int], start: int) -> None:
@@ -133,18 +146,24 @@ def run_round(v: Variant, chats: list[int], n: int) -> None:
         return
     took = max(m.monotonic for m in replies) - t0
     v.rates.append(len(replies) / took)
-    v.cores.append([(a - b) / (t1 - t0) for a, b in zip(cpu_after, cpu_before, strict=True)])
+    used = [a - b for a, b in zip(cpu_after, cpu_before, strict=True)]
+    v.cores.append([u / (t1 - t0) for u in used])
+    v.bot_cpu_ms.append(sum(used[: bot_processes(v)]) / n * 1000)
     if before and after:
         v.commands.append((after[0] - before[0]) / n)
         v.trips.append((after[1] - before[1]) / n)
         v.redis_cpu_ms.append((after[2] - before[2]) / n * 1000)
 
 
+def bot_processes(v: Variant) -> int:
+    return len(v.pids) - (1 if v.redis_url else 0)
+
+
 def cores_text(v: Variant) -> str:
     """Median cores busy: each bot process, Redis, the fake (this process)."""
-    names = [f"bot {k + 1}" for k in range(len(v.pids) - (1 if v.redis_url else 0))]
+    names = [f"bot {k + 1}" for k in range(bot_processes(v))]
     names += ["Redis"] if v.redis_url else []
-    names += ["fake"]
+    names += ["fake", "whole machine"]
     return ", ".join(f"{name} {median([r[k] for r in v.cores]):.2f}" for k, name in enumerate(names))
 
 
@@ -188,10 +207,11 @@ def main(argv: list[str] | None = None) -> None:
         for _ in range(args.rounds):
             for v in variants:
                 run_round(v, chats, args.n)
-    echo = variants[0]
+    echo, one = variants[0], variants[1]
     rows = []
     for v in variants:
         ratios = [r / e for r, e in zip(v.rates, echo.rates, strict=False)]
+        to_one = [r / o for r, o in zip(v.rates, one.rates, strict=False)]
         redis_cols = (
             [f"{median(v.commands):.1f}", f"{median(v.trips):.2f}", f"{median(v.redis_cpu_ms) * 1000:.0f} us"]
             if v.redis_url
@@ -203,7 +223,9 @@ def main(argv: list[str] | None = None) -> None:
                 " / ".join(f"{r:,.0f}" for r in v.rates),
                 f"{median(v.rates):,.0f}",
                 f"{median(ratios):.2f}x" if v is not echo else "1.00x",
+                f"{median(to_one):.2f}x" if v is not echo else "",
                 *redis_cols,
+                f"{median(v.bot_cpu_ms):.2f} ms" if v.bot_cpu_ms else "",
                 cores_text(v) if v.cores else "",
                 "; ".join(v.problems) or "0 lost, 0 doubled",
             ]
@@ -211,8 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     how = f"webhook, {MAX_CONNECTIONS} POSTs at once" if args.mode == "webhook" else "polling"
     print(f"## Telegram updates/s, 1 and 2 processes on one Redis, {how}", end=" ")
     print(f"({args.n} messages over {args.buyers} chats)\n")
-    headers = ["bot", "updates/s per round", "median", "ratio to echo", "Redis commands / update"]
-    headers += ["round trips / update", "Redis CPU / update", "CPU (cores busy)", "replies"]
+    headers = ["bot", "updates/s per round", "median", "ratio to echo", "ratio to 1 process"]
+    headers += ["Redis commands / update", "round trips / update", "Redis CPU / update", "bot CPU / update"]
+    headers += ["CPU (cores busy)", "replies"]
     print(table(headers, rows))
     print(f"\nfake rate limits off; bot limits raised; Redis AOF everysec; {machine()}")
 
