@@ -25,12 +25,13 @@ import httpx
 from bench.common import machine as base_machine
 from bench.common import pct
 from tests.e2e.process import TOKEN as API_TOKEN
-from tests.e2e.process import BotProcess, placed_event
+from tests.e2e.process import BotProcess, free_port, placed_event
 from tests.fakes.telegram_api import FakeTelegram, SentMessage
 from tests.redis_server import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TG_TOKEN = "4242:bench-telegram-token"
+WEBHOOK_SECRET = "bench-webhook-secret"
 #: a text the bot answers with exactly one message ("You're welcome! ..."), every time
 THANKS = "thanks"
 WELCOME = "You're welcome"
@@ -90,9 +91,10 @@ def own_cpu() -> float:
 
 # -- the fake Bot API -------------------------------------------------------
 @contextmanager
-def fake_telegram(*, rate_limits: bool) -> Iterator[FakeTelegram]:
-    """The fake in a daemon thread of this process, on 127.0.0.1 and a free port."""
-    fake = FakeTelegram(TG_TOKEN, rate_limits=rate_limits)
+def fake_telegram(*, rate_limits: bool, webhook_connections: int = 1) -> Iterator[FakeTelegram]:
+    """The fake in a daemon thread of this process, on 127.0.0.1 and a free port;
+    `webhook_connections` POSTs at once in webhook mode (Telegram's default is 40)."""
+    fake = FakeTelegram(TG_TOKEN, rate_limits=rate_limits, webhook_connections=webhook_connections)
     fake.start()
     try:
         yield fake
@@ -112,6 +114,11 @@ def sent_count(fake: FakeTelegram) -> int:
 def wait_polling(fake: FakeTelegram, timeout: float = 30.0) -> None:
     """Until the bot has made its first getUpdates call (it is ready for buyers)."""
     fake.wait_for(lambda: fake.requests_by_method.get("getUpdates", 0) >= 1, timeout, what="the first getUpdates")
+
+
+def wait_webhook(fake: FakeTelegram, before: int, timeout: float = 60.0) -> None:
+    """Until a bot has called setWebhook once more than `before` times (it is ready for buyers)."""
+    fake.wait_for(lambda: fake.requests_by_method.get("setWebhook", 0) > before, timeout, what="setWebhook")
 
 
 def wait_sent(fake: FakeTelegram, total: int, timeout: float) -> bool:
@@ -138,9 +145,10 @@ def redis_server() -> Iterator[RedisServer]:
 
 @contextmanager
 def full_bot(
-    fake: FakeTelegram, policy: str, *, store_url: str | None = None, log_level: str = "INFO"
+    fake: FakeTelegram, policy: str, *, store_url: str | None = None, log_level: str = "INFO", webhook: bool = False
 ) -> Iterator[BotProcess]:
-    """The real `buyerbot run` (tests/e2e/process.py) polling `fake`; SQLite in a temp dir unless `store_url`."""
+    """The real `buyerbot run` (tests/e2e/process.py) polling `fake` (or on its webhook, on
+    its own URL); SQLite in a temp dir unless `store_url`."""
     with tempfile.TemporaryDirectory(prefix="bench-tg-") as tmp:
         bot = BotProcess(
             Path(tmp),
@@ -151,21 +159,31 @@ def full_bot(
             BUYERBOT_LOG_LEVEL=log_level,
             PYTHONPATH=str(ROOT),
         )
+        if webhook:
+            bot.env.update(
+                BUYERBOT_TELEGRAM_MODE="webhook",
+                BUYERBOT_TELEGRAM_WEBHOOK_URL=f"{bot.url}/telegram/webhook",
+                BUYERBOT_TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            )
+        webhooks_set = fake.requests_by_method.get("setWebhook", 0)
         bot.start(timeout=60)
         try:
-            wait_polling(fake)
+            wait_webhook(fake, webhooks_set) if webhook else wait_polling(fake)
             yield bot
         finally:
             bot.stop()
 
 
 @contextmanager
-def echo_bot(fake: FakeTelegram) -> Iterator[subprocess.Popen[bytes]]:
-    """bench/telegram_echo_bot.py (bare aiogram 3 Dispatcher) polling `fake`."""
+def echo_bot(fake: FakeTelegram, *, webhook: bool = False) -> Iterator[subprocess.Popen[bytes]]:
+    """bench/telegram_echo_bot.py (bare aiogram 3 Dispatcher) polling `fake`, or on its webhook."""
     args = [sys.executable, "-m", "bench.telegram_echo_bot", "--api", fake.base_url, "--token", TG_TOKEN]
+    if webhook:
+        args += ["--webhook-port", str(free_port()), "--secret", WEBHOOK_SECRET]
+    webhooks_set = fake.requests_by_method.get("setWebhook", 0)
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        wait_polling(fake)
+        wait_webhook(fake, webhooks_set) if webhook else wait_polling(fake)
         yield proc
     finally:
         proc.terminate()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import send_server_logs_to_root, setup_logging
+from dialogs.intent_model import SECOND_OPINION
 from dialogs.policy import PolicyError, load_policy
 
 
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             return _policy_check(args.file)
         settings = load_settings()
         setup_logging(settings.log_level, settings.log_format)
+        SECOND_OPINION.configure(settings.intent_model)
         if args.command == "run":
             return _run(settings)
         if args.command == "simulate":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from bot.storage.sqlite_lock import hold_single_process, release_single_process
 from bot.tuning import tune_gc
 from dialogs.catalog import all_dialogs
 from dialogs.engine import DialogEngine
+from dialogs.intent_model import SECOND_OPINION
 from dialogs.policy import Policy, load_policy
 from dialogs.ports import Channel, Clock, Store, SystemClock
 from scheduler.runtime import FollowUpScheduler
@@ -109,6 +111,9 @@ async def start_services(
     process must be the only one on the file (else `AlreadyRunning`)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
+    # the intent model loads in the background: the first buyer's message must not wait for it
+    SECOND_OPINION.configure(settings.intent_model)
+    threading.Thread(target=SECOND_OPINION.available, name="intent-model-load", daemon=True).start()
     if settings.store_url.startswith("sqlite:///"):
         hold_single_process(settings.store_url[len("sqlite:///") :])
     store = await open_store(settings.store_url)

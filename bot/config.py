@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     metrics_port: int = Field(0, ge=0, le=65535)
     #: `text` or `json` (one JSON object per line)
     log_format: Literal["text", "json"] = "text"
+    #: the multilingual sentence model's second opinion on typed messages (dialogs/intent_model.py)
+    intent_model: bool = True
 
     @field_validator("store_url")
     @classmethod

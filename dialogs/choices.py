@@ -95,6 +95,15 @@ ACTION_PHRASES: Final[dict[str, dict[str, tuple[str, ...]]]] = {
         "pt": ("chegou danificado", "danificad*", "riscad*", "trincad*"),
         "fr": ("arrive endommage", "endommage*", "abime*", "raye*", "fissure*"),
     },
+    "return_item": {
+        "en": ("return it", "return this", "return them", "return the item", "return the order", "send it back",
+               "send them back", "want to return", "make a return", "a return", "return"),
+        "ru": ("вернуть", "верну", "возврат*", "отправить обратно", "хочу вернуть", "сдать обратно"),
+        "es": ("devolver*", "devuelvo", "devolucion", "regresarlo", "regresarla", "regresar el producto"),
+        "pt": ("devolver", "devolvo", "devolucao", "mandar de volta", "quero devolver"),
+        "fr": ("retourner", "le retourner", "la retourner", "renvoyer", "le renvoyer", "faire un retour",
+               "retour"),
+    },
 }
 # Ordinals a buyer uses for a list of buttons ("the second one").
 ORDINALS: Final[dict[str, tuple[tuple[str, ...], ...]]] = {
@@ -179,17 +188,8 @@ def loose_choice(text: str, language: str | None, match: IntentMatch, buttons: S
     if not buttons:
         return None
     line = " ".join(t for clause in clauses(text) for t in clause)
-    hits: dict[str, int] = {}
-    for lang in _languages(language):
-        for button in buttons:
-            pattern = _ACTION_PATTERNS.get((str(button["action"]), lang))
-            for found in pattern.finditer(line) if pattern is not None else ():
-                action = str(button["action"])
-                hits[action] = max(hits.get(action, 0), len(found.group().split()))
-    if hits:
-        ranked = sorted(hits.items(), key=lambda kv: -kv[1])
-        if len(ranked) == 1 or ranked[0][1] > ranked[1][1]:
-            return ranked[0][0]
+    if (phrased := phrased_action(text, language, [str(b["action"]) for b in buttons])) is not None:
+        return phrased
     if (by_intent := _by_intent(match.intent, buttons)) is not None:
         return by_intent
     first = clauses(text)[:1]
@@ -197,6 +197,22 @@ def loose_choice(text: str, language: str | None, match: IntentMatch, buttons: S
         opening = match_intent(" ".join(first[0]), match.language or language).intent
         if opening in (Intent.YES, Intent.NO):
             return _by_intent(opening, buttons)
+    return None
+
+
+def phrased_action(text: str, language: str | None, actions: Sequence[str]) -> str | None:
+    """The one action of `actions` whose phrases the message holds (the longest phrase wins; a tie is
+    no answer): "I'd like to send it back" means return_item where the step takes it, buttons or not."""
+    line = " ".join(t for clause in clauses(text) for t in clause)
+    hits: dict[str, int] = {}
+    for lang in _languages(language):
+        for action in actions:
+            pattern = _ACTION_PATTERNS.get((action, lang))
+            for found in pattern.finditer(line) if pattern is not None else ():
+                hits[action] = max(hits.get(action, 0), len(found.group().split()))
+    ranked = sorted(hits.items(), key=lambda kv: -kv[1])
+    if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
+        return ranked[0][0]
     return None
 
 

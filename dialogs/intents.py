@@ -288,7 +288,8 @@ def match_intent(text: str, language: str | None = None) -> IntentMatch:
     ranked = sorted(hits.items(), key=lambda kv: (-kv[1].score, _ORDER.index(Intent(kv[0]))))
     best, top = Intent(ranked[0][0]), ranked[0][1].score
     weak_only = best not in SMALL_TALK and top < WEAK_ONLY_BELOW
-    if (off_topic and off_topic.score >= top) or (weak_only and total > WEAK_ONLY_MAX_TOKENS):
+    overruled = off_topic and off_topic.score >= top and not ranked[0][1].strong  # a decisive phrase stands
+    if overruled or (weak_only and total > WEAK_ONLY_MAX_TOKENS):
         return IntentMatch(Intent.UNKNOWN, 0.0, lang)
     second = ranked[1][1].score if len(ranked) > 1 else 0.0
     raw = max(top, 1.0) if best in SMALL_TALK else top  # "ok" is as certain as a one-word content phrase

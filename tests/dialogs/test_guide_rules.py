@@ -230,6 +230,31 @@ def test_the_store_pays_the_return_shipping_up_to_the_monthly_threshold() -> Non
         assert bot.tasks[-2]["buyer_pays_return_shipping"] is False
 
 
+RETURN_TYPED = {
+    "en": "hi, I'd like to send it back",
+    "ru": "я хочу вернуть товар",
+    "es": "quiero devolverlo, ¿cómo hago?",
+    "pt": "quero devolver",
+    "fr": "je veux le retourner",
+}
+
+
+@pytest.mark.parametrize("problem_buttons", [True, False])
+@pytest.mark.parametrize("language", sorted(RETURN_TYPED))
+def test_a_typed_return_request_is_the_return_button(language: str, problem_buttons: bool) -> None:
+    bot = Harness()
+    placed(bot, buyer={"returns_this_month": 1, "language": language}, category="clothing")
+    bot.event("order.paid")
+    bot.event("order.shipped", carrier="C", tracking_number="T", eta_days=10)
+    bot.event("order.delivered")
+    bot.fire_all(3 * D)
+    if problem_buttons:  # "Return it" is one of the buttons shown
+        bot.presses("no")
+    bot.says(RETURN_TYPED[language])  # else: typed to "how did it go?", whose buttons are all good / a problem
+    assert bot.said[-1] == "shipping/return_shipping"
+    assert bot.tasks[-2]["kind"] == "return_requested"
+
+
 def test_after_more_than_five_returns_in_a_month_the_buyer_pays() -> None:
     bot = asked_to_return(5)  # this one would be the sixth
     assert bot.tasks[-2]["buyer_pays_return_shipping"] is True

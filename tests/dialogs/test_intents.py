@@ -8,32 +8,49 @@ from pathlib import Path
 
 import pytest
 
-from dialogs.intent_report import HELD_OUT, REGENERATE, Evaluation, build_report, evaluate, load_examples
+from dialogs.intent_report import (
+    HELD_OUT,
+    REGENERATE,
+    TRAINING_FILES,
+    Evaluation,
+    build_report,
+    evaluate,
+    load_examples,
+)
 from dialogs.intents import LANGUAGES, Intent, detect_language, match_intent, mentions_escalation_words
 
+# reading all 3,800 labelled messages (the model asked where the rules are unsure) takes ~30 s, more on a busy CI
+pytestmark = pytest.mark.timeout(600)
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "tests" / "data" / "intents.jsonl"
 HELDOUT3 = ROOT / "tests" / "data" / "intents_heldout3.jsonl"
 HELDOUT4 = ROOT / "tests" / "data" / "intents_heldout4.jsonl"
+HELDOUT5 = ROOT / "tests" / "data" / "intents_heldout5.jsonl"
+HELDOUT6 = ROOT / "tests" / "data" / "intents_heldout6.jsonl"
+ALL_FILES = sorted((ROOT / "tests" / "data").glob("intents*.jsonl"))
 DOC = ROOT / "docs" / "intents.md"
 
-# Floors a few points under what docs/intents.md measures; a matcher that regresses fails here.
-MIN_TRAINING = 0.97  # measured 0.994 (language given and detected)
-MIN_TRAINING_LONG = 0.96  # 7+ words, measured 0.991
-MIN_PER_LANGUAGE = 0.96  # worst language measured 0.987
+# Floors a few points under what docs/intents.md measures (the rules with the model's second opinion; a
+# training message is left out of its own neighbours); a matcher that regresses fails here.
+MIN_TRAINING = 0.96  # measured 0.974 (language given), 0.973 (detected)
+MIN_TRAINING_LONG = 0.945  # 7+ words, measured 0.960
+MIN_PER_LANGUAGE = 0.945  # worst language measured 0.961
 MIN_OLD_HELDOUT = 0.92  # split heldout2 (67), measured 0.955
-MIN_NEW_HELDOUT = 0.87  # tests/data/intents_heldout3.jsonl (225), measured 0.898
-MIN_NEW_HELDOUT_LONG = 0.88  # its 149 messages of 7+ words, measured 0.906
+MIN_NEW_HELDOUT = 0.93  # tests/data/intents_heldout3.jsonl (225), measured 0.956 (the rules alone 0.898)
+MIN_NEW_HELDOUT_LONG = 0.91  # its 149 messages of 7+ words, measured 0.940
 MIN_OFF_TOPIC_KEPT = 0.88  # its 35 spam / off-topic messages kept unknown, measured 0.914
-MIN_HELDOUT4 = 0.97  # tests/data/intents_heldout4.jsonl (200), measured 0.890 before its fix round, 0.995 after
-MIN_HELDOUT4_LONG = 0.97  # its 164 messages of 7+ words, measured 0.878 before, 0.994 after
+MIN_HELDOUT4 = 0.96  # tests/data/intents_heldout4.jsonl (200), measured 0.985
+MIN_HELDOUT4_LONG = 0.96  # its 164 messages of 7+ words, measured 0.988
 MIN_HELDOUT4_OFF_TOPIC = 0.93  # its 30 spam / off-topic messages kept unknown, measured 1.000
+# heldout5 and heldout6: written by independent authors who never read the matcher or its data
+MIN_INDEPENDENT = {"heldout5": (0.94, 0.92, 0.9), "heldout6": (0.93, 0.91, 0.85)}  # measured 0.960 / 0.948 / 0.943
+# and 0.947 / 0.931 / 0.900: overall, 7+ words, off-topic kept unknown
 MIN_DETECTION = 0.95
 
 
 @cache
 def _all() -> Evaluation:
-    return evaluate(load_examples(DATASET) + load_examples(HELDOUT3) + load_examples(HELDOUT4))
+    return evaluate([e for path in ALL_FILES for e in load_examples(path)])
 
 
 def _split(*names: str) -> Evaluation:
@@ -110,6 +127,23 @@ def test_accuracy_on_the_fourth_held_out_split():
     assert long.accuracy(long.given) >= MIN_HELDOUT4_LONG
     kept, count = ev.off_topic_kept()
     assert count >= 25 and kept >= MIN_HELDOUT4_OFF_TOPIC
+
+
+@pytest.mark.parametrize(("split", "path"), [("heldout5", HELDOUT5), ("heldout6", HELDOUT6)])
+def test_accuracy_on_the_independent_held_out_splits(split, path):
+    held = load_examples(path)
+    assert {e.split for e in held} == {split} and len(held) >= 300
+    assert Counter(e.language for e in held) == {lang: 60 for lang in LANGUAGES}
+    training = {e.text for p in TRAINING_FILES for e in load_examples(ROOT / p)}
+    # independent authors do meet on short ones ("merci beaucoup !"); a long one in both would be a copy
+    assert not [e.text for e in held if e.long and e.text in training]
+    ev = _split(split)
+    long = ev.subset(lambda e: e.long)
+    overall, long_floor, off_topic = MIN_INDEPENDENT[split]
+    assert ev.accuracy(ev.given) >= overall
+    assert long.accuracy(long.given) >= long_floor
+    kept, count = ev.off_topic_kept()
+    assert count >= 25 and kept >= off_topic
 
 
 def test_language_detection_on_longer_messages():
@@ -288,6 +322,6 @@ def test_match_reports_language_and_bounded_confidence():
 
 
 def test_docs_report_is_in_sync():
-    fresh = build_report(DATASET, HELDOUT3, HELDOUT4)
+    fresh = build_report(*ALL_FILES)
     current = DOC.read_text(encoding="utf-8") if DOC.exists() else ""
     assert current == fresh, f"docs/intents.md is stale; regenerate with: {REGENERATE}"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.e2e.process import BotProcess, WebBuyer, simple_event
-from tests.e2e.webchat_helpers import ALWAYS_OPEN, place_order, png, transcript
+from tests.e2e.webchat_helpers import ALWAYS_OPEN, place_order, png, transcript, transcript_with
 
 pytestmark = pytest.mark.slow
 SMALL_FILES = ALWAYS_OPEN + '\n[uploads]\nimage_max = "64KB"\nvideo_max = "128KB"\n'
@@ -106,7 +106,7 @@ def test_a_retried_send_is_taken_once(bot: BotProcess) -> None:
 def test_the_live_stream_catches_up_from_the_last_event_seen(bot: BotProcess) -> None:
     session = session_for(bot, "L-1")
     httpx.post(f"{bot.url}/chat/api/messages", json={"session": session, "text": "hello"}).raise_for_status()
-    seqs = [m["seq"] for m in transcript(bot, "L-1") if m["author"] in ("bot", "buyer")]
+    seqs = [m["seq"] for m in transcript_with(bot, "L-1", {"bot", "buyer"}, 2)]
     assert len(seqs) >= 2
     params = {"session": session, "order": "L-1"}
     with httpx.stream("GET", f"{bot.url}/chat/api/stream", params=params, headers={"Last-Event-ID": str(seqs[0])},

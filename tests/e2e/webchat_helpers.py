@@ -5,6 +5,7 @@ WebM recorded by Chromium itself), and the store's side (events, agents)."""
 from __future__ import annotations
 
 import struct
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,13 @@ def agent_replies(person: Person, order_id: str, text: str) -> None:
 def transcript(bot: BotProcess, order_id: str) -> list[dict[str, Any]]:
     response = httpx.get(f"{bot.url}/api/v1/orders/{order_id}/transcript", headers=AUTH, timeout=10)
     return list(response.json())
+
+
+def transcript_with(bot: BotProcess, order_id: str, authors: set[str], at_least: int) -> list[dict[str, Any]]:
+    """The transcript once it holds `at_least` lines by `authors` (the bot answers after the 202)."""
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [m for m in transcript(bot, order_id) if m["author"] in authors]
+        if len(lines) >= at_least or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.1)

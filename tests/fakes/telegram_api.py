@@ -245,8 +245,7 @@ class FakeTelegram(TelegramCore):
         """Deliver an already seen update again (same update_id), as Telegram does after a lost ack."""
         with self._lock:
             update = copy.deepcopy(self._updates[update_id])
-            self._pending.append(Pending(update, next(self._ids), forced=True))
-            self._changed()
+            self._queue_again(update)
 
     # ----------------------------------------------------------------- fault injection
     def fail_next(

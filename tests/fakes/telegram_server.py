@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from tests.fakes.telegram_models import ApiError, UploadedFile
-from tests.fakes.telegram_state import PollTicket
+from tests.fakes.telegram_state import Pending, PollTicket
 
 if TYPE_CHECKING:
     from tests.fakes.telegram_api import FakeTelegram
@@ -47,6 +47,8 @@ class FakeTelegramServer:
         self._runner: web.AppRunner | None = None
         self._webhook_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._retry_delay = 0.0
+        self._retry_at = 0.0
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> int:
@@ -175,27 +177,41 @@ class FakeTelegramServer:
 
     # ----------------------------------------------------------------- webhook
     async def _webhook_loop(self) -> None:
-        delay = self.fake.webhook_retry_initial
-        async with aiohttp.ClientSession() as session:
-            while not self._stopping.is_set():
-                ev = asyncio.Event()
-                self._waiters.add(ev)
-                try:
-                    target = self.fake.webhook_next()
-                    if target is None:
-                        await self._wait_change(ev, None)
-                        continue
-                finally:
-                    self._waiters.discard(ev)
-                entry, url, secret = target
-                status, error = await self._post_update(session, url, secret, entry.update)
-                if self.fake.webhook_done(entry, url, status, error):
-                    delay = self.fake.webhook_retry_initial
-                else:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._stopping.wait()
-                    delay = min(delay * 2, self.fake.webhook_retry_max)
+        """Up to max_connections POSTs at once (1 by default in the fake); after a failed
+        one, no new POST until the backoff (doubling up to webhook_retry_max) has passed."""
+        assert self._loop is not None
+        self._retry_delay = self.fake.webhook_retry_initial
+        self._retry_at = 0.0
+        posts: set[asyncio.Task[None]] = set()
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            try:
+                while not self._stopping.is_set():
+                    ev = asyncio.Event()
+                    self._waiters.add(ev)
+                    try:
+                        pause = self._retry_at - self._loop.time()
+                        target = self.fake.webhook_next() if pause <= 0 else None
+                        if target is None:
+                            await self._wait_change(ev, pause if pause > 0 else None)
+                            continue
+                    finally:
+                        self._waiters.discard(ev)
+                    post = asyncio.create_task(self._deliver(session, *target))
+                    posts.add(post)
+                    post.add_done_callback(posts.discard)
+            finally:
+                for post in list(posts):
+                    post.cancel()
+                await asyncio.gather(*posts, return_exceptions=True)
+
+    async def _deliver(self, session: aiohttp.ClientSession, entry: Pending, url: str, secret: str | None) -> None:
+        assert self._loop is not None
+        status, error = await self._post_update(session, url, secret, entry.update)
+        if self.fake.webhook_done(entry, url, status, error):
+            self._retry_delay = self.fake.webhook_retry_initial
+        else:
+            self._retry_at = self._loop.time() + self._retry_delay
+            self._retry_delay = min(self._retry_delay * 2, self.fake.webhook_retry_max)
 
     async def _post_update(
         self, session: aiohttp.ClientSession, url: str, secret: str | None, update: dict[str, Any]

@@ -43,6 +43,7 @@ class Pending:
     seq: int
     forced: bool = False  # redelivered: ignores the current offset until delivered once
     delivered: bool = False
+    in_flight: bool = False  # a webhook POST of it is under way
 
     @property
     def update_id(self) -> int:
@@ -94,6 +95,7 @@ class TelegramState:
         webhook_retry_initial: float = 0.05,
         webhook_retry_max: float = 1.0,
         webhook_timeout: float = 10.0,
+        webhook_connections: int = 1,
     ) -> None:
         self.token = token
         self.bot_user = {
@@ -114,6 +116,15 @@ class TelegramState:
         self.webhook_retry_initial = webhook_retry_initial
         self.webhook_retry_max = webhook_retry_max
         self.webhook_timeout = webhook_timeout
+        #: webhook POSTs at once when setWebhook names no max_connections (Telegram: 40);
+        #: 1 keeps a test's updates in order
+        self.webhook_connections = webhook_connections
+        self.webhook_max_connections = webhook_connections
+        #: a load balancer in front of several processes: POSTs go round-robin over these
+        self.webhook_balance: list[str] = []
+        self._webhook_turn = 0
+        self._in_flight = 0
+        self._redelivered = False
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._wake: Callable[[], None] | None = None  # set by the server: wakes its async waiters
@@ -279,6 +290,7 @@ class TelegramState:
         if _bool(p, "drop_pending_updates"):
             self._pending.clear()
         self.webhook_url, self.webhook_secret = url, secret
+        self.webhook_max_connections = _int(p, "max_connections", required=False) or self.webhook_connections
         self.webhook_last_error = None
         self._changed()
         return True
@@ -293,23 +305,65 @@ class TelegramState:
             "pending_update_count": len(self._pending),
         }
         if self.webhook_url:
-            info.update(max_connections=40, ip_address="127.0.0.1")
+            info.update(max_connections=self.webhook_max_connections, ip_address="127.0.0.1")
             if self.allowed_updates:
                 info["allowed_updates"] = self.allowed_updates
         if self.webhook_last_error:
             info.update(last_error_date=self.webhook_last_error[0], last_error_message=self.webhook_last_error[1])
         return info
 
-    def webhook_next(self) -> tuple[Pending, str, str | None] | None:
+    def balance_webhook(self, urls: list[str]) -> None:
+        """Deliver to `urls` round-robin instead of the registered URL, as a load
+        balancer in front of several processes would (the secret stays the registered one)."""
         with self._lock:
-            if not self.webhook_url:
+            self.webhook_balance = list(urls)
+            self._changed()
+
+    def webhook_next(self) -> tuple[Pending, str, str | None] | None:
+        """The next update to POST (now in flight), or None: no webhook, nothing
+        pending, or max_connections POSTs under way. Redelivered updates go first."""
+        with self._lock:
+            if not self.webhook_url or self._in_flight >= self.webhook_max_connections:
                 return None
-            eligible = self._eligible()
-            return (eligible[0], self.webhook_url, self.webhook_secret) if eligible else None
+            entry = self._webhook_candidate()
+            if entry is None:
+                return None
+            entry.in_flight = True
+            self._in_flight += 1
+            url = self.webhook_url
+            if self.webhook_balance:
+                url = self.webhook_balance[self._webhook_turn % len(self.webhook_balance)]
+                self._webhook_turn += 1
+            return entry, url, self.webhook_secret
+
+    def _webhook_candidate(self) -> Pending | None:
+        # the list is in `seq` order and in-flight entries lead it: the scan stays short
+        # unless a redelivered (forced) entry waits, which only `redeliver` makes
+        if self._redelivered:
+            forced = [e for e in self._eligible() if e.forced and not e.in_flight]
+            if forced:
+                return forced[0]
+            self._redelivered = False
+        for entry in self._pending:
+            if entry.in_flight:
+                continue
+            if self._allowed(entry.update):
+                return entry
+            self._eligible()  # drops what allowed_updates excludes
+            return self._webhook_candidate()
+        return None
+
+    def _queue_again(self, update: dict[str, Any]) -> None:
+        """An already seen update pending again (forced past the offset); call with the lock held."""
+        self._pending.append(Pending(update, next(self._ids), forced=True))
+        self._redelivered = True
+        self._changed()
 
     def webhook_done(self, entry: Pending, url: str, status: int | None, error: str | None) -> bool:
         ok = status is not None and 200 <= status < 300
         with self._lock:
+            entry.in_flight = False
+            self._in_flight -= 1
             self.webhook_attempts.append(WebhookAttempt(entry.update_id, url, ok, status, error, time.time()))
             if ok:
                 if entry in self._pending:
