@@ -8,13 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
+
+from babel import Locale
 
 from bot.undelivered import held_back, undelivered
 from dialogs.calendar import WorkingHours, add_business_days, buyer_timezone, local_time_text
+from dialogs.locale_text import money
 from dialogs.model import Conversation, Order, Ownership, TranscriptEntry, parse_time
 from dialogs.policy import Policy
 from dialogs.ports import Store
+
+#: the agents' card and the console are written in English: amounts as Babel writes them there
+STAFF: Final = Locale.parse("en")
 
 TOPIC_NAME_LIMIT = 128
 #: a cancelled order's money is back within this many business days
@@ -211,8 +217,17 @@ def card_context(item: QueueItem, hours: WorkingHours) -> dict[str, Any]:
         "order_id": order.order_id,
         "buyer": {"name": order.buyer.name, "country": order.buyer.country, "language": conversation.language},
         "channel": conversation.channel or "none",
-        "items": [{"qty": i.qty, "title": i.title, "price": i.price, "url": i.url} for i in order.items],
-        "total": f"{order.total_amount} {order.currency}",
+        "items": [
+            {
+                "qty": i.qty,
+                "title": i.title,
+                "price": i.price,
+                "price_text": money(i.price, order.currency, STAFF),
+                "url": i.url,
+            }
+            for i in order.items
+        ],
+        "total": money(order.total_amount, order.currency, STAFF),
         "status": order.status,
         "reason": item.reason,
         "ownership": str(conversation.ownership),

@@ -1,13 +1,19 @@
-"""Live updates for open console pages: every commit of this process names its
-conversation to each subscriber (the pages reload their live part), again a
-moment later when the sender has delivered what the commit queued."""
+"""Live updates for open console pages: every commit names its conversation to
+each subscriber (the pages reload their live part), again a moment later when
+the sender has delivered what the commit queued. With several processes on one
+Redis the names travel through a `RedisRelay`, so a page sees the commits of
+every process, not only of the one that serves it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
+from typing import TYPE_CHECKING
 
 from dialogs.model import Commit
+
+if TYPE_CHECKING:
+    from bot.live_relay import RedisRelay
 
 #: the sender usually delivers within this after a commit
 SETTLE_SECONDS = 1.0
@@ -15,19 +21,35 @@ QUEUE_SIZE = 256
 
 
 class LiveHub:
-    def __init__(self) -> None:
+    def __init__(self, relay: RedisRelay | None = None) -> None:
         self._subscribers: set[asyncio.Queue[str]] = set()
         self._later: set[asyncio.TimerHandle] = set()
+        self._relay = relay
+        self._tasks: set[asyncio.Task[None]] = set()
+        if relay is not None:
+            self._spawn(relay.run(self.publish))
 
     async def on_commit(self, change: Commit) -> None:
-        self.publish(change.conversation.id)
+        self._announce(change.conversation.id)
         loop = asyncio.get_running_loop()
         handle = loop.call_later(SETTLE_SECONDS, self._again, change.conversation.id)
         self._later.add(handle)
 
     def _again(self, conversation_id: str) -> None:
         self._later = {h for h in self._later if not h.cancelled() and h.when() > asyncio.get_running_loop().time()}
-        self.publish(conversation_id)
+        self._announce(conversation_id)
+
+    def _announce(self, conversation_id: str) -> None:
+        """To this process's pages, or through the relay to every process's (this one's included)."""
+        if self._relay is None:
+            self.publish(conversation_id)
+        else:
+            self._spawn(self._relay.publish(conversation_id))
+
+    def _spawn(self, work: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def publish(self, conversation_id: str) -> None:
         for queue in list(self._subscribers):
@@ -48,7 +70,12 @@ class LiveHub:
         finally:
             self._subscribers.discard(queue)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         for handle in self._later:
             handle.cancel()
         self._later.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._relay is not None:
+            await self._relay.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dialogs.intent_model import SECOND_OPINION
 from dialogs.intents import LANGUAGES, Intent, detect_language, match_intent
-from dialogs.understanding import combine, needs_model
+from dialogs.understanding import understand
 
 REGENERATE = "python -m dialogs.intents --report tests/data/intents*.jsonl > docs/intents.md"
 #: the labelled messages the rules are tuned on and the model's examples are built from (with their held-out splits)
@@ -110,11 +110,8 @@ def load_examples(path: str | Path) -> list[Example]:
 
 def _read(example: Example, language: str | None) -> tuple[Intent, Intent]:
     """(rules alone, rules + model); a training message is left out of its own neighbours."""
-    match = match_intent(example.text, language)
-    if not needs_model(match):
-        return match.intent, match.intent
-    opinion = SECOND_OPINION.opinion(example.text, leave_out=example.split not in HELD_OUT)
-    return match.intent, combine(match, opinion).intent
+    both = understand(example.text, language, leave_out=example.split not in HELD_OUT)
+    return match_intent(example.text, language).intent, both.intent
 
 
 def evaluate(examples: list[Example]) -> Evaluation:

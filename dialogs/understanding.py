@@ -64,14 +64,15 @@ def combine(match: IntentMatch, opinion: Opinion | None) -> IntentMatch:
     return match
 
 
-def understand(text: str, language: str | None = None) -> IntentMatch:
+def understand(text: str, language: str | None = None, *, leave_out: bool = False) -> IntentMatch:
     """`match_intent`, with the model's second opinion where the rules are unsure.
 
-    Blocking on a cache miss (~25 ms): on the event loop, `prefetch` first."""
+    Blocking on a cache miss (~25 ms): on the event loop, `prefetch` first. `leave_out`: `text` is
+    a training message being scored (docs/intents.md), not its own neighbour."""
     match = match_intent(text, language)
     if not needs_model(match):
         return match
-    return combine(match, SECOND_OPINION.opinion(text))
+    return combine(match, SECOND_OPINION.opinion(text, leave_out))
 
 
 async def prefetch(texts: Iterable[str]) -> None:

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from dialogs.calendar import buyer_timezone
+from dialogs.locale_text import money
 from dialogs.model import parse_time
 
 if TYPE_CHECKING:
@@ -25,6 +27,9 @@ def zone_of(principal: Principal | None, store_tz: ZoneInfo) -> ZoneInfo:
     return store_tz
 
 
+STAFF_LOCALE: Final = Locale.parse("en")
+
+
 class Pages:
     def __init__(self, templates: Path, store_tz: ZoneInfo) -> None:
         self.store_tz = store_tz
@@ -34,6 +39,8 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        # amounts as the console's English writes them: "$49.90", "€12.00" (Babel's CLDR data)
+        self.env.filters["money"] = lambda value, currency: money(value, currency, STAFF_LOCALE)
 
     def render(self, page: str, principal: Principal | None, code: int = 200, **context: Any) -> HTMLResponse:
         tz = zone_of(principal, self.store_tz)

@@ -15,8 +15,10 @@ from bot.api.console_auth import ConsoleAuth
 from bot.api.console_pages import Pages
 from bot.api.dashboard import dashboard_router
 from bot.live import LiveHub
+from bot.live_relay import RedisRelay
 from bot.rendering import Renderer
 from bot.storage.console_store import ConsoleStore, open_console_store
+from bot.storage.redis import RedisStore
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -29,7 +31,7 @@ class ConsoleParts:
     async def close(self, services: Services) -> None:
         if self.hub.on_commit in services.runtime.on_commit:
             services.runtime.on_commit.remove(self.hub.on_commit)
-        self.hub.close()
+        await self.hub.close()
         await self.store.close()
 
 
@@ -41,7 +43,8 @@ async def mount_console(app: FastAPI, services: Services, api_token: str) -> Con
     auth = ConsoleAuth(store, api_token, runtime.clock, lifetime, https=settings.base_url.startswith("https://"))
     rules = HandoffRules.from_policy(services.policy)
     pages = Pages(settings.templates, rules.hours.tz)
-    hub = LiveHub()
+    # several processes on one Redis: a page learns of every process's commits
+    hub = LiveHub(RedisRelay(settings.store_url) if isinstance(services.store, RedisStore) else None)
     runtime.on_commit.append(hub.on_commit)
     console = Console(runtime, auth, pages, rules, Renderer(settings.templates), hub)
     app.include_router(auth.router(pages))

@@ -64,6 +64,7 @@ async def test_claim_reply_done_and_the_dialog_resumes(env: DeskEnv) -> None:
     assert (fake.topic(GROUP, thread) or {}).get("name") == "Ann · A-1 · asked"
     card = (await env.in_topic(thread))[0].text or ""
     assert "Order A-1" in card and "Why: asked" in card and "Solar lamp" in card
+    assert "Total: $20.00" in card and "Solar lamp ($20.00)" in card  # amounts as Babel writes them, not "20.0 USD"
     assert "I want to talk to a person" in card and "/claim" in card
 
     env.agent_says(thread, "/claim")

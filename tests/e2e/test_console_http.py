@@ -125,6 +125,7 @@ def test_claim_reply_offer_hand_back_authored_by_the_session(bot: BotProcess) ->
                                           "claimed")]  # fmt: skip
     view = kim.page("/console/c/W-1").text
     assert "pressed “Talk to a person”" in view and "Hello Ann, Kim here." in view
+    assert '<strong id="order-total">$20.00</strong>' in view and "Solar lamp</a> · $20.00" in view
 
 
 def test_tasks_are_open_until_someone_marks_them_done(bot: BotProcess) -> None:
