@@ -58,7 +58,7 @@ def combine(match: IntentMatch, opinion: Opinion | None) -> IntentMatch:
         confidence = 0.0 if label is Intent.UNKNOWN else MODEL_CONFIDENCE
         return replace(match, intent=label, confidence=confidence, alternative=None)
     content = not {label, match.intent} & SMALL_TALK  # "which did you mean: yes or paid?" is no question
-    leaning = content and label not in (match.intent, Intent.UNKNOWN) and match.alternative is None
+    leaning = content and label not in (match.intent, Intent.UNKNOWN)
     if leaning and opinion.similarity >= ASK_SIMILARITY and opinion.share >= FILL_SHARE:
         return replace(match, alternative=label)
     return match
