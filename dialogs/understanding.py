@@ -80,6 +80,8 @@ async def prefetch(texts: Iterable[str]) -> None:
     that the turn that reads them (under the conversation's lock, on the loop) finds
     the answers cached. The buyer's language is not known here; the rules read each
     text with the language they detect, which is what they do in the turn for most."""
+    if SECOND_OPINION.off:
+        return
     unsure = [t for t in texts if t.strip() and SECOND_OPINION.cached(t) is None and needs_model(match_intent(t))]
-    if unsure and SECOND_OPINION.enabled:
+    if unsure:
         await asyncio.to_thread(lambda: [SECOND_OPINION.opinion(t) for t in unsure])
