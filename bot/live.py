@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 #: the sender usually delivers within this after a commit
 SETTLE_SECONDS = 1.0
 QUEUE_SIZE = 256
+#: ids bound for the relay wait this long and go together (a burst of commits is a few messages, not thousands)
+RELAY_EVERY = 0.05
+RELAY_CHUNK = 200
 
 
 class LiveHub:
@@ -26,6 +29,7 @@ class LiveHub:
         self._later: set[asyncio.TimerHandle] = set()
         self._relay = relay
         self._tasks: set[asyncio.Task[None]] = set()
+        self._outgoing: set[str] = set()
         if relay is not None:
             self._spawn(relay.run(self.publish))
 
@@ -43,8 +47,16 @@ class LiveHub:
         """To this process's pages, or through the relay to every process's (this one's included)."""
         if self._relay is None:
             self.publish(conversation_id)
-        else:
-            self._spawn(self._relay.publish(conversation_id))
+            return
+        if not self._outgoing:
+            self._later.add(asyncio.get_running_loop().call_later(RELAY_EVERY, self._flush))
+        self._outgoing.add(conversation_id)
+
+    def _flush(self) -> None:
+        ids, self._outgoing = sorted(self._outgoing), set()
+        if self._relay is not None:
+            for start in range(0, len(ids), RELAY_CHUNK):
+                self._spawn(self._relay.publish(ids[start : start + RELAY_CHUNK]))
 
     def _spawn(self, work: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -1,8 +1,9 @@
-"""Live updates across processes: several `buyerbot run` on one Redis each serve console pages, and
-a conversation changed by one process must wake the pages open on every other. The conversation id
-goes through a Redis pub/sub channel; every process (the publisher too) hands what arrives to its
-own `LiveHub`. A nudge is only a nudge: if Redis is briefly away, a page misses it and shows the
-change at its next update or reload; nothing of the conversation is lost."""
+"""Live updates across processes: several `buyerbot run` on one Redis each serve console pages,
+and a conversation changed by one process must wake the pages open on every other. The
+conversation ids go through a Redis pub/sub channel (the ids of 50 ms in one message, a line
+each); every process (the publisher too) hands what arrives to its own `LiveHub`. A nudge is
+only a nudge: if Redis is briefly away, a page misses it and shows the change at its next
+update or reload; nothing of the conversation is lost."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ class RedisRelay:
     def __init__(self, url: str) -> None:
         self._client: Redis = Redis.from_url(url, socket_connect_timeout=5, health_check_interval=15)
 
-    async def publish(self, conversation_id: str) -> None:
+    async def publish(self, conversation_ids: list[str]) -> None:
+        """One message for several ids (a line each)."""
         with contextlib.suppress(RedisError, OSError):  # a missed nudge, nothing more
-            await self._client.publish(CHANNEL, conversation_id)
+            await self._client.publish(CHANNEL, "\n".join(conversation_ids))
 
     async def run(self, deliver: Callable[[str], None]) -> None:
         """Hand every id published on the channel to `deliver`, resubscribing after a lost connection."""
@@ -37,8 +39,10 @@ class RedisRelay:
                 await pubsub.subscribe(CHANNEL)
                 async for message in pubsub.listen():
                     data = message.get("data")
-                    if isinstance(data, bytes) and len(data) <= MAX_ID:
-                        deliver(data.decode("utf-8", "replace"))
+                    if isinstance(data, bytes):
+                        for line in data.decode("utf-8", "replace").splitlines():
+                            if 0 < len(line) <= MAX_ID:
+                                deliver(line)
             except (RedisError, OSError) as exc:
                 log.info("live updates across processes paused (%s); retrying", exc)
                 await asyncio.sleep(RETRY_SECONDS)

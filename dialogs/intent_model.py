@@ -91,11 +91,17 @@ class SecondOpinion:
         self.enabled = True
         self._model: _Model | None = None
         self._failed = False
-        self._guard = threading.Lock()
+        self._loading = threading.Lock()  # held while the model loads (~0.1 s)
+        self._guard = threading.Lock()  # the cache's: never held for long, so the loop may take it
         self._cache: OrderedDict[tuple[str, bool], Opinion] = OrderedDict()
 
     def configure(self, enabled: bool) -> None:
         self.enabled = enabled
+
+    @property
+    def off(self) -> bool:
+        """Switched off, or found missing at its first load: nobody need ask (never blocks)."""
+        return not self.enabled or self._failed
 
     def available(self) -> bool:
         return self._load() is not None
@@ -103,7 +109,7 @@ class SecondOpinion:
     def _load(self) -> _Model | None:
         if not self.enabled or self._failed:
             return None
-        with self._guard:
+        with self._loading:
             if self._model is None and not self._failed:
                 try:
                     self._model = _Model()

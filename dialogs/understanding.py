@@ -58,7 +58,7 @@ def combine(match: IntentMatch, opinion: Opinion | None) -> IntentMatch:
         confidence = 0.0 if label is Intent.UNKNOWN else MODEL_CONFIDENCE
         return replace(match, intent=label, confidence=confidence, alternative=None)
     content = not {label, match.intent} & SMALL_TALK  # "which did you mean: yes or paid?" is no question
-    leaning = content and label not in (match.intent, Intent.UNKNOWN) and match.alternative is None
+    leaning = content and label not in (match.intent, Intent.UNKNOWN)
     if leaning and opinion.similarity >= ASK_SIMILARITY and opinion.share >= FILL_SHARE:
         return replace(match, alternative=label)
     return match
@@ -80,6 +80,8 @@ async def prefetch(texts: Iterable[str]) -> None:
     that the turn that reads them (under the conversation's lock, on the loop) finds
     the answers cached. The buyer's language is not known here; the rules read each
     text with the language they detect, which is what they do in the turn for most."""
+    if SECOND_OPINION.off:
+        return
     unsure = [t for t in texts if t.strip() and SECOND_OPINION.cached(t) is None and needs_model(match_intent(t))]
-    if unsure and SECOND_OPINION.enabled:
+    if unsure:
         await asyncio.to_thread(lambda: [SECOND_OPINION.opinion(t) for t in unsure])

@@ -117,3 +117,13 @@ def test_a_buyer_only_the_model_understands_gets_the_answer(text, language, answ
     bot = at_nudge(language)
     bot.says(text)
     assert bot.said[-1] == answer and bot.state == "nudged"
+
+
+async def test_prefetch_costs_nothing_when_the_model_is_off(monkeypatch):
+    off = SecondOpinion()
+    off.configure(False)
+    monkeypatch.setattr("dialogs.understanding.SECOND_OPINION", off)
+    asked: list[str] = []
+    monkeypatch.setattr(off, "opinion", lambda text, leave_out=False: asked.append(text))
+    await prefetch([text for text, _, _ in GAPS])
+    assert asked == [] and off.off
