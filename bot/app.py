@@ -111,11 +111,12 @@ async def start_services(
     process must be the only one on the file (else `AlreadyRunning`)."""
     policy = policy or load_policy(settings.policy)
     clock = clock or SystemClock()
-    # the intent model loads in the background: the first buyer's message must not wait for it
-    SECOND_OPINION.configure(settings.intent_model)
-    threading.Thread(target=SECOND_OPINION.available, name="intent-model-load", daemon=True).start()
     if settings.store_url.startswith("sqlite:///"):
         hold_single_process(settings.store_url[len("sqlite:///") :])
+    # the intent model loads in the background: the first buyer's message must not wait for it
+    # (after the single-process check: a second process on the file loads nothing)
+    SECOND_OPINION.configure(settings.intent_model)
+    threading.Thread(target=SECOND_OPINION.available, name="intent-model-load", daemon=True).start()
     store = await open_store(settings.store_url)
     await store.ping()
     if isinstance(store, RedisStore):
